@@ -1,0 +1,1 @@
+//! The athanor command-line tool.

@@ -1,0 +1,1 @@
+//! Instrument file formats: reading and writing calibrated images (TIFF) and spectra.

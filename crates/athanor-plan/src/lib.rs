@@ -1,0 +1,1 @@
+//! Experiment planning: Sobol designs, Gaussian-process surrogates and Bayesian optimisation with an ask/tell interface.

@@ -1,0 +1,1 @@
+//! Spectrum analysis: peak position, FWHM and smoothing for absorption and photoluminescence spectra.

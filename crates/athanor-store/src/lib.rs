@@ -1,0 +1,1 @@
+//! Persistence: SQLite (WAL, migrations) records and content-addressed blob files under one data directory.

@@ -1,0 +1,1 @@
+//! Micrograph analysis: segmentation, separation of touching particles, particle metrics and size distributions.
