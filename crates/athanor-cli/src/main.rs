@@ -1,1 +1,220 @@
-fn main() {}
+//! `athanor` — the command line of the Athanor autonomous materials lab.
+//!
+//! Thin commands over the library crates: `run` drives a campaign through the closed loop,
+//! `show` and `export` read what the store holds, `bench` measures the loop.
+//! Exit codes: 0 ok, 1 failure, 2 bad input or usage.
+
+mod bench;
+mod output;
+
+use anyhow::Context;
+use athanor_lab::campaign::load_campaign;
+use athanor_lab::runner::{run_campaign, Event};
+use athanor_lab::LabError;
+use athanor_store::Store;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "athanor",
+    version,
+    about = "Athanor: an autonomous lab for nanomaterials — plan, run, measure, analyse, learn.",
+    after_help = "Examples:\n  athanor run examples/qd-620nm.toml\n  athanor run examples/qd-620nm.toml --seed 3 --json\n  athanor show\n  athanor export --format csv --output experiments.csv"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataDirArg {
+    /// Directory holding the database and raw files.
+    #[arg(long, env = "ATHANOR_DATA_DIR", default_value = "athanor-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a campaign to its target or budget; running it again resumes where it stopped.
+    #[command(
+        after_help = "Examples:\n  athanor run examples/qd-620nm.toml\n  athanor run examples/qd-620nm.toml --seed 2 --data-dir /tmp/lab\n  athanor run examples/qd-620nm.toml --json | tail -n 1"
+    )]
+    Run {
+        /// The campaign file (TOML).
+        campaign: PathBuf,
+        /// Seed of the planner and the twin (overrides the campaign file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        data: DataDirArg,
+        /// End the output with one JSON line: the best experiment's recipe and properties.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List campaigns and their experiments with recipes and results.
+    #[command(
+        after_help = "Examples:\n  athanor show\n  athanor show C0001\n  athanor show --json"
+    )]
+    Show {
+        /// Only this campaign (id or lab id such as C0001).
+        campaign: Option<String>,
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export experiments, one row per experiment.
+    #[command(
+        after_help = "Examples:\n  athanor export --format csv > experiments.csv\n  athanor export --format csv --campaign C0001 --output c1.csv"
+    )]
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Only this campaign (id or lab id).
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Benchmarks that print a table and end with one JSON line of figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Export formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// Comma-separated values with `name [unit]` headers.
+    Csv,
+    /// One JSON document.
+    Json,
+}
+
+/// A failure with the exit code it deserves.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            error: e.into(),
+        }
+    }
+}
+
+fn bad_input(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            campaign,
+            seed,
+            data,
+            json,
+        } => cmd_run(&campaign, seed, &data.data_dir, json),
+        Command::Show {
+            campaign,
+            data,
+            json,
+        } => output::show(&data.data_dir, campaign.as_deref(), json).map_err(Failure::from),
+        Command::Export {
+            format,
+            campaign,
+            output,
+            data,
+        } => {
+            let json = matches!(format, ExportFormat::Json);
+            output::export(&data.data_dir, campaign.as_deref(), json, output.as_deref())
+                .map_err(Failure::from)
+        }
+        Command::Bench(b) => bench::run(b).map_err(Failure::from),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn cmd_run(
+    path: &std::path::Path,
+    seed: Option<u64>,
+    data_dir: &std::path::Path,
+    json: bool,
+) -> Result<(), Failure> {
+    // Everything about the campaign file is checked before anything is written.
+    let mut campaign = load_campaign(path).map_err(|e| bad_input(e.into()))?;
+    if let Some(s) = seed {
+        campaign.seed = s;
+    }
+    for note in &campaign.notes {
+        eprintln!("note: {note}");
+    }
+    let store = Store::open(data_dir)
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let bar = ProgressBar::new(campaign.budget as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut observer = |event: Event| match event {
+        Event::Started {
+            campaign: c,
+            completed,
+            budget,
+        } => {
+            bar.set_prefix(c.lab_id.clone());
+            bar.set_length(budget as u64);
+            bar.set_position(completed as u64);
+            if completed > 0 {
+                bar.println(format!(
+                    "resuming {} with {completed} experiments done",
+                    c.lab_id
+                ));
+            }
+        }
+        Event::Experiment(report) => {
+            bar.set_position(report.seq as u64);
+            if let Some(best) = &report.best {
+                bar.set_message(format!(
+                    "best {}: {}",
+                    best.lab_id,
+                    output::brief_properties(&best.properties)
+                ));
+            }
+        }
+    };
+    let summary = run_campaign(&campaign, &store, &mut observer).map_err(|e: LabError| {
+        if e.is_bad_input() {
+            bad_input(e.into())
+        } else {
+            Failure::from(e)
+        }
+    })?;
+    bar.finish_and_clear();
+    output::print_summary(&summary, &campaign);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&output::summary_json(&summary))?
+        );
+    }
+    Ok(())
+}

@@ -1,1 +1,64 @@
-//! Instrument file formats: reading and writing calibrated images (TIFF) and spectra.
+//! # athanor-formats — instrument files in, arrays with calibrated metadata out
+//!
+//! Athanor analyses what instruments write: micrographs, spectra, diffraction patterns. This
+//! crate turns those files into plain in-memory data with physical units attached
+//! ([`athanor_model::Quantity`]), and writes Athanor's own results back in formats that common
+//! tools (ImageJ/Fiji, spreadsheets) open correctly. It is pure: bytes in, data out, no file
+//! system or network access, so callers decide where files live.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`image`] | [`CalibratedImage`]: pixels plus physical pixel size |
+//! | [`tiff`] | calibrated 16-bit TIFF writer; 8/16-bit grayscale TIFF reader |
+//! | [`spectrum`] | [`SpectrumTable`] and its delimited-text (CSV) reader and writer |
+//! | [`metadata`] | conventions shared by formats: ImageJ descriptions, unit spellings, Athanor JSON |
+//!
+//! Readers for further formats (DM3/DM4, vendor TIFFs, XRD) belong in their own modules and
+//! return the same types.
+//!
+//! ## Calibration is never guessed
+//!
+//! A pixel size is reported only when the file states one; an uncalibrated image has
+//! `pixel_size: None`. The TIFF rules (ImageJ description first, then a physical
+//! `ResolutionUnit`) are described in [`tiff`].
+//!
+//! ```
+//! use athanor_formats::{read_tiff, write_tiff_u16, CalibratedImage};
+//! use athanor_model::Quantity;
+//!
+//! let image = CalibratedImage {
+//!     width: 3,
+//!     height: 2,
+//!     pixels: vec![0, 100, 200, 300, 400, 65535],
+//!     pixel_size: Some(Quantity::new(0.2, "nm")),
+//!     description: Some("HAADF-STEM, 200 kV".into()),
+//! };
+//! let bytes = write_tiff_u16(&image)?;
+//! let back = read_tiff(&bytes)?;
+//! assert_eq!(back, image);
+//! # Ok::<(), athanor_formats::FormatError>(())
+//! ```
+//!
+//! ```
+//! use athanor_formats::read_spectrum_csv;
+//! let table = read_spectrum_csv(b"# sample: A1\nwavelength (nm);PL (counts)\n600;10,5\n601;12\n")?;
+//! assert_eq!((table.x_unit.as_str(), table.values[0][0]), ("nm", 10.5));
+//! # Ok::<(), athanor_formats::FormatError>(())
+//! ```
+
+mod error;
+pub mod image;
+pub mod metadata;
+pub mod spectrum;
+pub mod tiff;
+
+pub use error::FormatError;
+pub use image::CalibratedImage;
+pub use spectrum::{
+    read_spectrum_csv, read_spectrum_csv_with_metadata, write_spectrum_csv,
+    write_spectrum_csv_with_metadata, SpectrumTable,
+};
+pub use tiff::{
+    read_tiff, read_tiff_info, read_tiff_with_options, write_tiff_u16, CalibrationSource, TiffInfo,
+    TiffReadOptions,
+};

@@ -141,7 +141,11 @@ impl Recipe {
     /// The value of `name` converted to `unit`, if present.
     pub fn get_in(&self, name: &str, unit: &str) -> Option<Result<f64, UnitError>> {
         let q = self.parameters.get(name)?;
-        Some(Unit::parse(unit).and_then(|u| q.to_unit(&u)).map(|q| q.value))
+        Some(
+            Unit::parse(unit)
+                .and_then(|u| q.to_unit(&u))
+                .map(|q| q.value),
+        )
     }
 }
 

@@ -105,7 +105,13 @@ impl Dimension {
             .iter()
             .zip(symbols)
             .filter(|(e, _)| **e != 0)
-            .map(|(e, s)| if *e == 1 { s.to_string() } else { format!("{s}^{e}") })
+            .map(|(e, s)| {
+                if *e == 1 {
+                    s.to_string()
+                } else {
+                    format!("{s}^{e}")
+                }
+            })
             .collect();
         parts.join("·")
     }
@@ -195,8 +201,20 @@ const BASE_UNITS: &[BaseUnit] = &[
     base("degC", Dimension::TEMPERATURE, 1.0, 273.15, false),
     base("°C", Dimension::TEMPERATURE, 1.0, 273.15, false),
     base("celsius", Dimension::TEMPERATURE, 1.0, 273.15, false),
-    base("degF", Dimension::TEMPERATURE, 5.0 / 9.0, 273.15 - 32.0 * 5.0 / 9.0, false),
-    base("°F", Dimension::TEMPERATURE, 5.0 / 9.0, 273.15 - 32.0 * 5.0 / 9.0, false),
+    base(
+        "degF",
+        Dimension::TEMPERATURE,
+        5.0 / 9.0,
+        273.15 - 32.0 * 5.0 / 9.0,
+        false,
+    ),
+    base(
+        "°F",
+        Dimension::TEMPERATURE,
+        5.0 / 9.0,
+        273.15 - 32.0 * 5.0 / 9.0,
+        false,
+    ),
     base("mol", Dimension::AMOUNT, 1.0, 0.0, true),
     base("L", Dimension::VOLUME, 1e-3, 0.0, true),
     base("l", Dimension::VOLUME, 1e-3, 0.0, true),
@@ -297,7 +315,8 @@ impl Unit {
             pieces.push((token, denominator));
         }
         for (piece, in_denominator) in pieces {
-            let (symbol, power) = split_power(&piece).ok_or_else(|| UnitError::BadPower(text.into()))?;
+            let (symbol, power) =
+                split_power(&piece).ok_or_else(|| UnitError::BadPower(text.into()))?;
             let (dim, s, off) = lookup_symbol(symbol).ok_or_else(|| UnitError::UnknownSymbol {
                 symbol: symbol.to_string(),
                 text: text.to_string(),
@@ -433,7 +452,13 @@ mod tests {
         assert_eq!(molar.dimension(), Dimension::CONCENTRATION);
         assert!(close(mm.convert(1.0, &molar).unwrap(), 1e-3));
         assert!(close(mm2.convert(1.0, &molar).unwrap(), 1e-3));
-        assert!(close(Unit::parse("µm").unwrap().convert(1.0, &Unit::parse("nm").unwrap()).unwrap(), 1000.0));
+        assert!(close(
+            Unit::parse("µm")
+                .unwrap()
+                .convert(1.0, &Unit::parse("nm").unwrap())
+                .unwrap(),
+            1000.0
+        ));
         assert!(close(Unit::parse("min").unwrap().to_si(2.0), 120.0));
         assert!(close(Unit::parse("mL/min").unwrap().to_si(60.0), 1e-6));
         assert_eq!(Unit::parse("%").unwrap().dimension(), Dimension::NONE);
@@ -441,10 +466,19 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_incompatible_units() {
-        assert!(matches!(Unit::parse("furlong"), Err(UnitError::UnknownSymbol { .. })));
-        let err = Unit::parse("nm").unwrap().convert(1.0, &Unit::parse("K").unwrap()).unwrap_err();
+        assert!(matches!(
+            Unit::parse("furlong"),
+            Err(UnitError::UnknownSymbol { .. })
+        ));
+        let err = Unit::parse("nm")
+            .unwrap()
+            .convert(1.0, &Unit::parse("K").unwrap())
+            .unwrap_err();
         assert!(err.to_string().contains("length") && err.to_string().contains("temperature"));
-        assert!(matches!(Unit::parse("degC/s"), Err(UnitError::OffsetInCompound(_))));
+        assert!(matches!(
+            Unit::parse("degC/s"),
+            Err(UnitError::OffsetInCompound(_))
+        ));
     }
 
     proptest::proptest! {

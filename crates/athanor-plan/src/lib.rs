@@ -1,1 +1,125 @@
-//! Experiment planning: Sobol designs, Gaussian-process surrogates and Bayesian optimisation with an ask/tell interface.
+//! # athanor-plan — the experiment planner of an autonomous lab
+//!
+//! The planner decides which recipe to run next. It starts with a space-filling design
+//! (Owen-scrambled Sobol points, [`sobol`]) and then switches to Gaussian-process Bayesian
+//! optimisation ([`gp`]) with a *composite* acquisition function. It speaks the ask/tell protocol
+//! used by most BO libraries (Ax, Optuna, scikit-optimize):
+//!
+//! ```
+//! use athanor_model::ParameterDef;
+//! use athanor_plan::{Objective, ObjectiveGoal, Observation, Planner, PlannerConfig};
+//!
+//! let config = PlannerConfig {
+//!     parameters: vec![ParameterDef {
+//!         name: "temperature".into(),
+//!         unit: "degC".into(),
+//!         min: 150.0,
+//!         max: 300.0,
+//!         log_scale: false,
+//!     }],
+//!     objectives: vec![Objective::new(
+//!         "pl_peak",
+//!         ObjectiveGoal::Target { target: 620.0, tolerance: 5.0 },
+//!     )
+//!     .with_scale(10.0)],
+//!     initial_design: 3,
+//!     seed: 7,
+//! };
+//! let mut planner = Planner::new(config).unwrap();
+//! for _ in 0..5 {
+//!     let suggestion = planner.ask().unwrap();
+//!     let t = suggestion.x[0];
+//!     let peak = 500.0 + 0.5 * t; // stand-in for a real experiment
+//!     planner.tell(Observation { x: vec![t], y: vec![Some(peak)], failed: false }).unwrap();
+//! }
+//! let (best_index, best_utility) = planner.best().unwrap();
+//! assert!(best_index < 5 && best_utility <= 0.0);
+//! // The whole state is plain data: store it, reload it, and get the same next suggestion.
+//! let reloaded = Planner::from_json(&planner.to_json()).unwrap();
+//! assert_eq!(reloaded.ask().unwrap(), planner.ask().unwrap());
+//! ```
+//!
+//! ## Design
+//!
+//! * **Pure and deterministic.** [`Planner::ask`] does not mutate the planner: the suggestion is a
+//!   function of the configuration and the observations only. All randomness is seeded from
+//!   `(seed, number of observations)`, computation is single-threaded, and no hash-map order is
+//!   involved, so a planner restored from JSON proposes bit-for-bit the same experiment.
+//! * **Unit cube inside.** Parameters are mapped to `[0, 1]^d` with
+//!   [`athanor_model::ParameterDef::to_unit_interval`] (which honours `log_scale`); proposals are
+//!   clamped to the cube and mapped back, so they always lie within the (safety-clipped) bounds.
+//! * **Initial design.** While fewer than `initial_design` observations exist, the `k`-th
+//!   suggestion is point `k` of a scrambled Sobol sequence (Burley 2020, "Practical hash-based
+//!   Owen scrambling", JCGT 9(4)).
+//! * **Composite Bayesian optimisation.** One GP is fitted per objective on the raw measured
+//!   values (Astudillo & Frazier 2019, "Bayesian optimization of composite functions", ICML):
+//!   for non-monotone goals such as hitting a target wavelength, modelling the smooth raw output
+//!   and applying the utility afterwards is far more sample-efficient than modelling the kinked
+//!   utility. The utility of an outcome is
+//!
+//!   `u(y) = Σ_i w_i u_i(y_i)`, with `u_i` from [`Objective::utility`]
+//!   (maximise `y/s`, minimise `−y/s`, target `−((y−t)/tol)²`, below `−max(0,(y−θ)/s)²`,
+//!   above `−max(0,(θ−y)/s)²`).
+//! * **Acquisition.** Monte-Carlo expected improvement of `u` over the incumbent (the best
+//!   posterior expected utility among observed points, as in noisy EI, Letham et al. 2019),
+//!   with fixed quasi-random normal base samples (common random numbers across candidates,
+//!   Balandat et al. 2020, "BoTorch"), evaluated in log space with a softplus-smoothed
+//!   improvement (Ament et al. 2023, "Unexpected improvements to expected improvement", LogEI),
+//!   so the acquisition never becomes flat zero far from the incumbent.
+//! * **Acquisition optimisation.** ~3000 candidates (scrambled Sobol + Gaussian perturbations of
+//!   the best observed points), then the top five are refined with a box-clamped Nelder–Mead.
+//!
+//! Failed experiments (`failed = true`) are excluded from the objective models (a feasibility
+//! model can be added later) but count towards the seed schedule.
+
+#![deny(missing_docs)]
+
+pub mod gp;
+mod objective;
+mod optim;
+mod planner;
+pub mod sobol;
+mod stats;
+
+pub use objective::{Objective, ObjectiveGoal};
+pub use planner::{
+    Observation, Planner, PlannerConfig, Suggestion, STRATEGY_BAYES, STRATEGY_SOBOL,
+    STRATEGY_SOBOL_FALLBACK,
+};
+
+/// Everything that can go wrong while planning.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// A search dimension is unusable (empty range, non-finite bound, log scale over zero...).
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// The parameter's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An objective is unusable (non-positive scale or tolerance, negative weight...).
+    #[error("invalid objective `{name}`: {reason}")]
+    InvalidObjective {
+        /// The objective's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The configuration as a whole is unusable (no parameters, no objectives, duplicate names).
+    #[error("invalid planner configuration: {0}")]
+    InvalidConfig(String),
+    /// An observation does not fit the configuration (wrong length, non-finite values).
+    #[error("invalid observation: {0}")]
+    InvalidObservation(String),
+    /// Training data handed to a model are unusable (empty, ragged, non-finite).
+    #[error("invalid training data: {0}")]
+    InvalidData(String),
+    /// A numerical routine failed (for example a covariance matrix that is not positive definite
+    /// even with jitter).
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+    /// The serialised planner state could not be read.
+    #[error("planner state could not be deserialised: {0}")]
+    Serialization(String),
+}

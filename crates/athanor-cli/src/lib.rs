@@ -1,1 +1,0 @@
-//! The athanor command-line tool.

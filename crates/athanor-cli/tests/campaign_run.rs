@@ -1,0 +1,97 @@
+//! End-to-end: a short campaign through the real binary, then `show` and `export`.
+
+mod common;
+use common::*;
+
+#[test]
+fn short_campaign_runs_shows_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = campaign_variant(
+        dir.path(),
+        "short.toml",
+        &[
+            ("budget = 40", "budget = 6"),
+            ("initial = 10", "initial = 4"),
+            ("stop_when_satisfied = true", "stop_when_satisfied = false"),
+        ],
+    );
+    let data = dir.path().join("lab");
+    let (c, d) = (campaign.to_str().unwrap(), data.to_str().unwrap());
+    let out = run(&["run", c, "--seed", "7", "--data-dir", d, "--json"]);
+    assert!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = last_json_line(&out);
+    assert_eq!(summary["experiments"], 6);
+    assert_eq!(summary["executed_now"], 6);
+    assert_eq!(summary["seed"], 7);
+    let best = &summary["best"];
+    for p in ["pl_peak", "size_cv", "quantum_yield", "d50"] {
+        assert!(
+            best["properties"][p]["value"].as_f64().is_some(),
+            "best lacks {p}: {best}"
+        );
+    }
+    assert_eq!(best["recipe"]["growth_temperature"]["unit"], "degC");
+
+    // Everything lands under the data directory: the database and content-addressed blobs.
+    assert!(data.join("athanor.sqlite").exists());
+    let blob_count = walk(&data.join("blobs"));
+    assert_eq!(
+        blob_count, 12,
+        "one TEM image and one spectrum per experiment"
+    );
+
+    // Running the finished campaign again runs nothing new and reports the same best.
+    let again = run(&["run", c, "--seed", "7", "--data-dir", d, "--json"]);
+    let again = last_json_line(&again);
+    assert_eq!(again["executed_now"], 0);
+    assert_eq!(again["best"], summary["best"]);
+
+    let show = run(&["show", "--data-dir", d]);
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(show.status.success());
+    assert!(
+        text.contains("C0001") && text.contains("C0001-E006") && text.contains("pl_peak"),
+        "{text}"
+    );
+
+    let export = run(&["export", "--format", "csv", "--data-dir", d]);
+    assert!(export.status.success());
+    let mut reader = csv::Reader::from_reader(export.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert!(
+        headers.iter().any(|h| h == "growth_temperature [degC]"),
+        "{headers:?}"
+    );
+    assert!(headers.iter().any(|h| h == "pl_peak [nm]"), "{headers:?}");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 6, "one row per experiment");
+    let pl = headers.iter().position(|h| h == "pl_peak [nm]").unwrap();
+    for r in &rows {
+        let v: f64 = r[pl].parse().expect("pl_peak is a number");
+        assert!((400.0..800.0).contains(&v));
+    }
+
+    let missing = run(&[
+        "show",
+        "--data-dir",
+        dir.path().join("nothing").to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            n += walk(&p);
+        } else {
+            n += 1;
+        }
+    }
+    n
+}

@@ -1,0 +1,50 @@
+//! Helpers shared by the command-line tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The example campaign shipped with the repository.
+pub fn example_campaign() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/qd-620nm.toml")
+}
+
+/// The `athanor` binary under test.
+pub fn athanor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_athanor"))
+}
+
+/// Runs `athanor` with arguments and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    athanor()
+        .args(args)
+        .output()
+        .expect("the athanor binary runs")
+}
+
+/// The last line of stdout parsed as JSON.
+pub fn last_json_line(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no output; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+}
+
+/// The example campaign text with `replacements` applied, written into `dir`.
+pub fn campaign_variant(dir: &Path, name: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(example_campaign()).expect("example campaign exists");
+    for (from, to) in replacements {
+        assert!(
+            text.contains(from),
+            "the example campaign no longer contains `{from}`"
+        );
+        text = text.replacen(from, to, 1);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write campaign variant");
+    path
+}

@@ -1,0 +1,176 @@
+//! The SQLite schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. [`MIGRATIONS`] is append-only:
+//! migration *n* (1-based) turns a version *n − 1* database into version *n*, and each runs in
+//! its own `BEGIN IMMEDIATE` transaction together with the version bump, so a crash leaves the
+//! database at one version or the next, never in between. Never edit a released migration; add a
+//! new one.
+
+use crate::error::{db, Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+/// Version 1: campaigns, experiments and everything recorded about them.
+///
+/// Conventions: ids are UUIDv7 text; timestamps RFC 3339 UTC text; nested values (quantity maps,
+/// conditions, planner notes) are JSON text; `position` keeps the caller's list order. A `u64`
+/// seed does not fit SQLite's signed 64-bit integer, so it is stored as decimal text.
+const V1: &str = r#"
+CREATE TABLE campaigns (
+    id          TEXT PRIMARY KEY,
+    lab_number  INTEGER NOT NULL UNIQUE CHECK (lab_number >= 1),
+    lab_id      TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    seed        TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    config_text TEXT NOT NULL,
+    budget      INTEGER NOT NULL CHECK (budget >= 0),
+    status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped')),
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX campaigns_by_identity ON campaigns (name, config_hash, seed);
+
+CREATE TABLE experiments (
+    id                TEXT PRIMARY KEY,
+    lab_id            TEXT NOT NULL UNIQUE,
+    campaign_id       TEXT NOT NULL REFERENCES campaigns (id),
+    seq               INTEGER NOT NULL CHECK (seq >= 0),
+    status            TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'failed')),
+    recipe_json       TEXT NOT NULL,
+    planner_note_json TEXT NOT NULL,
+    failure           TEXT,
+    planned_at        TEXT NOT NULL,
+    completed_at      TEXT,
+    UNIQUE (campaign_id, seq),
+    CHECK ((status = 'failed') = (failure IS NOT NULL)),
+    CHECK ((status = 'planned') = (completed_at IS NULL))
+);
+
+CREATE TABLE steps (
+    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+    kind          TEXT NOT NULL CHECK (kind IN ('spec', 'run')),
+    position      INTEGER NOT NULL,
+    step_index    INTEGER NOT NULL,
+    action        TEXT NOT NULL,
+    device        TEXT NOT NULL,
+    setpoints_json TEXT NOT NULL,
+    actuals_json  TEXT NOT NULL,
+    start_json    TEXT,
+    duration_json TEXT,
+    PRIMARY KEY (experiment_id, kind, position)
+);
+
+CREATE TABLE blobs (
+    hash       TEXT PRIMARY KEY CHECK (length(hash) = 64),
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    media_type TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE measurements (
+    id              TEXT PRIMARY KEY,
+    experiment_id   TEXT NOT NULL REFERENCES experiments (id),
+    position        INTEGER NOT NULL,
+    technique       TEXT NOT NULL,
+    instrument      TEXT NOT NULL,
+    blob_hash       TEXT REFERENCES blobs (hash),
+    blob_media_type TEXT,
+    blob_file_name  TEXT,
+    conditions_json TEXT NOT NULL,
+    UNIQUE (experiment_id, position),
+    CHECK ((blob_hash IS NULL) = (blob_media_type IS NULL)
+       AND (blob_hash IS NULL) = (blob_file_name IS NULL))
+);
+CREATE INDEX measurements_by_blob ON measurements (blob_hash);
+
+CREATE TABLE analyses (
+    id              TEXT PRIMARY KEY,
+    experiment_id   TEXT NOT NULL REFERENCES experiments (id),
+    position        INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    software        TEXT NOT NULL,
+    parameters_json TEXT NOT NULL,
+    outputs_json    TEXT NOT NULL,
+    UNIQUE (experiment_id, position)
+);
+
+CREATE TABLE analysis_inputs (
+    analysis_id TEXT NOT NULL REFERENCES analyses (id),
+    position    INTEGER NOT NULL,
+    blob_hash   TEXT NOT NULL REFERENCES blobs (hash),
+    PRIMARY KEY (analysis_id, position)
+);
+CREATE INDEX analysis_inputs_by_blob ON analysis_inputs (blob_hash);
+
+CREATE TABLE results (
+    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+    position      INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    value         REAL NOT NULL,
+    std           REAL CHECK (std IS NULL OR std >= 0),
+    unit          TEXT NOT NULL,
+    origin        TEXT NOT NULL CHECK (origin IN ('specified', 'measured', 'computed', 'predicted')),
+    method        TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, position)
+);
+CREATE INDEX results_by_name ON results (name);
+
+CREATE TABLE planner_states (
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id),
+    seq         INTEGER NOT NULL,
+    state_json  TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, seq)
+);
+"#;
+
+/// All migrations in order; `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Reads `PRAGMA user_version`.
+pub(crate) fn schema_version(conn: &Connection) -> Result<u32> {
+    conn.pragma_query_value(None, "user_version", |row| row.get::<_, u32>(0))
+        .map_err(db("read the schema version"))
+}
+
+/// Brings the database up to [`SCHEMA_VERSION`]. Safe to run on every open and from several
+/// processes at once: the version is re-read inside each write transaction.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    loop {
+        let current = schema_version(conn)?;
+        check_not_too_new(current, path)?;
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("begin a migration transaction"))?;
+        let current = schema_version(&tx)?;
+        check_not_too_new(current, path)?;
+        if current == SCHEMA_VERSION {
+            // Another process migrated while we waited for the lock.
+            return Ok(());
+        }
+        let next = current + 1;
+        tx.execute_batch(MIGRATIONS[current as usize])
+            .map_err(db(format!("apply schema migration {next}")))?;
+        tx.pragma_update(None, "user_version", next)
+            .map_err(db(format!("set the schema version to {next}")))?;
+        tx.commit()
+            .map_err(db(format!("commit schema migration {next}")))?;
+    }
+}
+
+fn check_not_too_new(found: u32, path: &Path) -> Result<()> {
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}

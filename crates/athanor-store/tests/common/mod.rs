@@ -1,0 +1,208 @@
+//! Fixtures shared by the integration tests: a campaign, and experiments whose every recorded
+//! value is a deterministic function of their seq (so a test can check what was stored without
+//! remembering what it wrote).
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use athanor_model::{Origin, ProcessStep, PropertyValue, Quantity, Recipe};
+use athanor_store::{
+    AnalysisRecord, CompletedExperiment, MeasurementRecord, NewCampaign, PlannedExperiment, Store,
+    StoreError,
+};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub fn new_campaign(name: &str, seed: u64) -> NewCampaign {
+    NewCampaign {
+        name: name.to_string(),
+        seed,
+        config_hash: format!("hash-of-{name}"),
+        config_text: format!("[campaign]\nname = \"{name}\"\nseed = {seed}\n"),
+        budget: 30,
+    }
+}
+
+pub fn recipe(seq: u32) -> Recipe {
+    let mut parameters = BTreeMap::new();
+    parameters.insert(
+        "growth_temperature".to_string(),
+        Quantity::new(240.0 + f64::from(seq) * 1.25, "degC"),
+    );
+    parameters.insert(
+        "growth_time".to_string(),
+        Quantity::new(0.5 + f64::from(seq) / 7.0, "min"),
+    );
+    parameters.insert(
+        "cd_se_ratio".to_string(),
+        Quantity::new(1.0 / (1.0 + f64::from(seq)), ""),
+    );
+    Recipe { parameters }
+}
+
+fn step(index: u32, action: &str, setpoint: f64, actual: Option<f64>) -> ProcessStep {
+    let mut setpoints = BTreeMap::new();
+    setpoints.insert("temperature".to_string(), Quantity::new(setpoint, "degC"));
+    let mut actuals = BTreeMap::new();
+    if let Some(actual) = actual {
+        actuals.insert(
+            "temperature".to_string(),
+            Quantity::with_std(actual, 0.3, "degC"),
+        );
+    }
+    ProcessStep {
+        index,
+        action: action.to_string(),
+        setpoints,
+        actuals,
+        start: Some(Quantity::new(f64::from(index) * 60.0, "s")),
+        duration: (index != 2).then(|| Quantity::new(90.0 + f64::from(index), "s")),
+        device: format!("reactor-{index}"),
+    }
+}
+
+pub fn spec_steps(seq: u32) -> Vec<ProcessStep> {
+    let t = 240.0 + f64::from(seq) * 1.25;
+    vec![
+        step(1, "heat", t, None),
+        step(2, "inject", t, None),
+        step(3, "grow", t - 10.0, None),
+    ]
+}
+
+pub fn run_steps(seq: u32) -> Vec<ProcessStep> {
+    spec_steps(seq)
+        .into_iter()
+        .map(|s| {
+            let setpoint = s.setpoints["temperature"].value;
+            step(
+                s.index,
+                &s.action,
+                setpoint,
+                Some(setpoint + 0.1 * f64::from(seq % 7)),
+            )
+        })
+        .collect()
+}
+
+pub fn planned(campaign_id: &str, seq: u32) -> PlannedExperiment {
+    PlannedExperiment {
+        campaign_id: campaign_id.to_string(),
+        seq,
+        recipe: recipe(seq),
+        spec_steps: spec_steps(seq),
+        planner_note: json!({ "strategy": "sobol", "predicted": { "pl_peak": 520.0 + f64::from(seq) } }),
+    }
+}
+
+/// Raw "micrograph" bytes of an experiment: incompressible, large enough that writing them takes
+/// a noticeable moment (so that crash tests kill writers mid-blob).
+pub fn micrograph_bytes(seq: u32, len: usize) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(u64::from(seq));
+    (0..len).map(|_| rng.random::<u8>()).collect()
+}
+
+pub fn spectrum_bytes(seq: u32) -> Vec<u8> {
+    (0..200)
+        .map(|i| {
+            format!(
+                "{},{:.6}\n",
+                400 + i,
+                (f64::from(i + seq) * 0.05).sin().abs()
+            )
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Bytes shared by every experiment: storing them again must be a no-op.
+pub const CALIBRATION: &[u8] = b"detector dark frame v1";
+
+pub fn expected_results(seq: u32) -> Vec<PropertyValue> {
+    let s = f64::from(seq);
+    vec![
+        PropertyValue {
+            name: "pl_peak".to_string(),
+            quantity: Quantity::with_std(500.0 + s * 0.37, 1.5, "nm"),
+            origin: Origin::Measured,
+            method: "PL/spectrum".to_string(),
+        },
+        PropertyValue {
+            name: "d50".to_string(),
+            quantity: Quantity::with_std(3.0 + s / 3.0, 0.1 + s * 1e-3, "nm"),
+            origin: Origin::Computed,
+            method: "TEM/vision".to_string(),
+        },
+        PropertyValue {
+            name: "size_cv".to_string(),
+            quantity: Quantity::new(0.1 / (1.0 + s), ""),
+            origin: Origin::Computed,
+            method: "TEM/vision".to_string(),
+        },
+        PropertyValue {
+            name: "quantum_yield".to_string(),
+            quantity: Quantity::with_std(0.3 + s * 1e-2, 0.02, ""),
+            origin: Origin::Measured,
+            method: "QY/integrating-sphere".to_string(),
+        },
+    ]
+}
+
+pub fn planner_state(seq: u32) -> String {
+    json!({ "observations": seq, "length_scales": [0.3, 1.0 / (1.0 + f64::from(seq))] }).to_string()
+}
+
+/// Stores the experiment's raw files and returns its completion record.
+pub fn completion(
+    store: &Store,
+    experiment_id: &str,
+    seq: u32,
+    micrograph_len: usize,
+) -> Result<CompletedExperiment, StoreError> {
+    let tem = store.put_blob(
+        &micrograph_bytes(seq, micrograph_len),
+        "image/tiff",
+        &format!("tem-{seq:03}.tif"),
+    )?;
+    let pl = store.put_blob(
+        &spectrum_bytes(seq),
+        "text/csv",
+        &format!("pl-{seq:03}.csv"),
+    )?;
+    let calibration = store.put_blob(CALIBRATION, "application/octet-stream", "dark.bin")?;
+    Ok(CompletedExperiment {
+        experiment_id: experiment_id.to_string(),
+        run_steps: run_steps(seq),
+        measurements: vec![
+            MeasurementRecord {
+                technique: "TEM".to_string(),
+                instrument: "sim-tem".to_string(),
+                blob: Some(tem.clone()),
+                conditions: json!({ "magnification": 200000, "pixel_size_nm": 0.2 }),
+            },
+            MeasurementRecord {
+                technique: "PL".to_string(),
+                instrument: "sim-fluorimeter".to_string(),
+                blob: Some(pl.clone()),
+                conditions: json!({ "excitation_nm": 400 }),
+            },
+            MeasurementRecord {
+                technique: "QY".to_string(),
+                instrument: "sim-sphere".to_string(),
+                blob: None,
+                conditions: json!({}),
+            },
+        ],
+        analyses: vec![AnalysisRecord {
+            kind: "particle-size-distribution".to_string(),
+            software: "athanor-vision 0.1.0".to_string(),
+            input_blobs: vec![tem.hash, calibration.hash],
+            parameters: json!({ "threshold": "otsu" }),
+            outputs: json!({ "count": 100 + seq, "d50_nm": 3.0 + f64::from(seq) / 3.0 }),
+        }],
+        results: expected_results(seq),
+        planner_state_json: planner_state(seq),
+    })
+}
