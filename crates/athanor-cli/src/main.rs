@@ -6,6 +6,7 @@
 
 mod bench;
 mod output;
+mod plot;
 
 use anyhow::Context;
 use athanor_lab::campaign::load_campaign;
@@ -84,6 +85,17 @@ enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Plot a campaign's convergence (each objective against the experiment number) as SVG.
+    #[command(after_help = "Examples:\n  athanor plot\n  athanor plot C0002 --output c2.svg")]
+    Plot {
+        /// The campaign (id or lab id); default: the most recent one.
+        campaign: Option<String>,
+        /// Output file (default: DATA_DIR/plots/<campaign>-convergence.svg).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
     /// Benchmarks that print a table and end with one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -141,6 +153,13 @@ fn main() -> ExitCode {
             output::export(&data.data_dir, campaign.as_deref(), json, output.as_deref())
                 .map_err(Failure::from)
         }
+        Command::Plot {
+            campaign,
+            output,
+            data,
+        } => output::plot(&data.data_dir, campaign.as_deref(), output.as_deref())
+            .map(|path| println!("{}", path.display()))
+            .map_err(Failure::from),
         Command::Bench(b) => bench::run(b).map_err(Failure::from),
     };
     match result {
@@ -210,6 +229,11 @@ fn cmd_run(
     })?;
     bar.finish_and_clear();
     output::print_summary(&summary, &campaign);
+    // The plot is a convenience: failing to draw it must not fail a finished campaign.
+    match output::plot(data_dir, Some(&summary.campaign_id), None) {
+        Ok(path) => println!("Plot: {}", path.display()),
+        Err(e) => eprintln!("warning: could not draw the convergence plot: {e:#}"),
+    }
     if json {
         println!(
             "{}",

@@ -314,3 +314,41 @@ pub fn export(
     w.flush()?;
     Ok(())
 }
+
+/// The validated campaign a stored campaign record was run with.
+pub fn campaign_of(record: &CampaignRecord) -> anyhow::Result<Campaign> {
+    serde_json::from_str(&record.config_text).with_context(|| {
+        format!(
+            "campaign {}: the stored configuration cannot be read",
+            record.lab_id
+        )
+    })
+}
+
+/// `athanor plot`: writes the convergence SVG and returns its path.
+pub fn plot(
+    data_dir: &Path,
+    campaign: Option<&str>,
+    output: Option<&Path>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let store = open_existing(data_dir)?;
+    let record = match campaign {
+        Some(_) => selected(&store, campaign)?.remove(0),
+        None => match store.campaigns()?.pop() {
+            Some(c) => c,
+            None => bail!("no campaigns in {}", data_dir.display()),
+        },
+    };
+    let config = campaign_of(&record)?;
+    let experiments = store.experiments(&record.id)?;
+    let path = match output {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let dir = data_dir.join("plots");
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.join(format!("{}-convergence.svg", record.lab_id))
+        }
+    };
+    crate::plot::write_convergence_svg(&path, &record, &config, &experiments)?;
+    Ok(path)
+}

@@ -222,26 +222,38 @@ fn power_refine(
                 *weight = s.2 as f64 / std::f64::consts::PI;
             }
         }
-        let mut changed = false;
-        for (i, a) in assignment.iter_mut().enumerate() {
-            let p = position(i);
-            let mut best = (f64::INFINITY, 0usize);
-            for (c, (centre, weight)) in centres.iter().zip(&weights).enumerate() {
-                let power = (p.0 - centre.0).powi(2) + (p.1 - centre.1).powi(2) - weight;
-                if power < best.0 {
-                    best = (power, c);
-                }
-            }
-            if *a != best.1 {
-                *a = best.1;
-                changed = true;
-            }
-        }
-        if !changed {
+        if !assign_to_nearest(pixels, &mut assignment, &centres, &weights) {
             break;
         }
     }
     assignment
+}
+
+/// Moves each pixel to the centre with the smallest power distance `|p − c|² − w` (plain
+/// Euclidean distance when every weight is 0); ties go to the lower index. Returns whether any
+/// pixel changed part.
+fn assign_to_nearest(
+    pixels: &[(usize, usize)],
+    assignment: &mut [usize],
+    centres: &[(f64, f64)],
+    weights: &[f64],
+) -> bool {
+    let mut changed = false;
+    for (&(x, y), a) in pixels.iter().zip(assignment.iter_mut()) {
+        let (px, py) = (x as f64, y as f64);
+        let mut best = (f64::INFINITY, 0usize);
+        for (c, (centre, weight)) in centres.iter().zip(weights).enumerate() {
+            let power = (px - centre.0).powi(2) + (py - centre.1).powi(2) - weight;
+            if power < best.0 {
+                best = (power, c);
+            }
+        }
+        if *a != best.1 {
+            *a = best.1;
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Lloyd's k-means; returns each pixel's cluster and the cluster centroids. Deterministic:
@@ -277,22 +289,7 @@ fn k_means(pixels: &[(usize, usize)], depth: &[f64], k: usize) -> (Vec<usize>, V
     let k = centres.len();
     let mut assignment = vec![usize::MAX; pixels.len()];
     for _ in 0..MAX_ITERATIONS {
-        let mut changed = false;
-        for (i, a) in assignment.iter_mut().enumerate() {
-            let p = position(i);
-            let mut best = (f64::INFINITY, 0usize);
-            for (c, centre) in centres.iter().enumerate() {
-                let d = (p.0 - centre.0).powi(2) + (p.1 - centre.1).powi(2);
-                if d < best.0 {
-                    best = (d, c);
-                }
-            }
-            if *a != best.1 {
-                *a = best.1;
-                changed = true;
-            }
-        }
-        if !changed {
+        if !assign_to_nearest(pixels, &mut assignment, &centres, &vec![0.0; k]) {
             break;
         }
         let mut sums = vec![(0.0f64, 0.0f64, 0usize); k];

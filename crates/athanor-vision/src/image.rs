@@ -45,23 +45,20 @@ impl GrayImage {
 
     /// From 16-bit detector counts (e.g. a decoded TIFF), row-major.
     pub fn from_u16(width: usize, height: usize, pixels: &[u16]) -> Result<GrayImage, VisionError> {
-        let expected = checked_len(width, height)?;
-        if pixels.len() != expected {
-            return Err(VisionError::SizeMismatch {
-                what: "pixels",
-                expected,
-                actual: pixels.len(),
-            });
-        }
-        Ok(GrayImage {
-            width,
-            height,
-            data: pixels.iter().map(|&p| p as f32).collect(),
-        })
+        GrayImage::from_integers(width, height, pixels)
     }
 
     /// From 8-bit pixels, row-major.
     pub fn from_u8(width: usize, height: usize, pixels: &[u8]) -> Result<GrayImage, VisionError> {
+        GrayImage::from_integers(width, height, pixels)
+    }
+
+    /// Integer pixels convert to `f32` exactly (at most 16 bits), so no check for finiteness.
+    fn from_integers<T: Copy + Into<f32>>(
+        width: usize,
+        height: usize,
+        pixels: &[T],
+    ) -> Result<GrayImage, VisionError> {
         let expected = checked_len(width, height)?;
         if pixels.len() != expected {
             return Err(VisionError::SizeMismatch {
@@ -73,7 +70,7 @@ impl GrayImage {
         Ok(GrayImage {
             width,
             height,
-            data: pixels.iter().map(|&p| p as f32).collect(),
+            data: pixels.iter().map(|&p| p.into()).collect(),
         })
     }
 
