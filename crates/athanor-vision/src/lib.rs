@@ -104,6 +104,7 @@ mod clusters;
 mod components;
 mod distance;
 mod error;
+pub mod eval;
 mod image;
 mod matching;
 mod pipeline;
