@@ -52,6 +52,25 @@ pub enum FormatError {
     /// A delimited text table without any data.
     #[error("no spectrum data: {0}")]
     CsvNoData(String),
+    /// The bytes are not in any format the readers recognise.
+    #[error("unrecognised file format: {0}")]
+    UnrecognisedFormat(String),
+    /// A file of a recognised format whose structure is damaged or truncated.
+    #[error("corrupt {format} file: {message}")]
+    Corrupt {
+        /// The format, e.g. `DM3`.
+        format: String,
+        /// What is wrong and where (byte offset).
+        message: String,
+    },
+    /// A well-formed file using a feature these readers do not implement.
+    #[error("unsupported {format} content: {message}")]
+    Unsupported {
+        /// The format, e.g. `DM4`.
+        format: String,
+        /// What is not supported.
+        message: String,
+    },
 }
 
 impl From<::tiff::TiffError> for FormatError {

@@ -12,9 +12,20 @@
 //! | [`tiff`] | calibrated 16-bit TIFF writer; 8/16-bit grayscale TIFF reader |
 //! | [`spectrum`] | [`SpectrumTable`] and its delimited-text (CSV) reader and writer |
 //! | [`metadata`] | conventions shared by formats: ImageJ descriptions, unit spellings, Athanor JSON |
+//! | [`dataset`] | [`Dataset`]: n-dimensional data in the file's own type, calibrated axes, normalised and original metadata; [`read_any`] |
+//! | [`dm`] | Gatan DigitalMicrograph DM3/DM4 reader (full tag tree) |
+//! | [`em_tiff`] | vendor TIFFs: FEI/Thermo, Zeiss SEM, JEOL SightX, DigitalMicrograph, ImageJ, Olympus SIS |
 //!
-//! Readers for further formats (DM3/DM4, vendor TIFFs, XRD) belong in their own modules and
-//! return the same types.
+//! For electron-microscopy files use [`read_any`], which recognises the format by content:
+//!
+//! ```no_run
+//! let bytes = std::fs::read("image.dm4")?;
+//! let dataset = athanor_formats::read_any(&bytes, Some("image.dm4"))?;
+//! for axis in &dataset.axes {
+//!     println!("{} × {} {:?}", axis.size, axis.scale, axis.units);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Calibration is never guessed
 //!
@@ -46,12 +57,19 @@
 //! # Ok::<(), athanor_formats::FormatError>(())
 //! ```
 
+pub mod dataset;
+pub mod dm;
+pub mod em_tiff;
 mod error;
 pub mod image;
 pub mod metadata;
 pub mod spectrum;
 pub mod tiff;
 
+pub use dataset::{
+    read_any, read_any_with_options, read_metadata_only, Axis, DataArray, DataType, Dataset,
+    DatasetInfo, NormalisedMetadata, ReadOptions,
+};
 pub use error::FormatError;
 pub use image::CalibratedImage;
 pub use spectrum::{

@@ -316,7 +316,7 @@ fn read_header(
 
 /// An ASCII tag's text up to the first NUL, as UTF-8 or, failing that, Latin-1 (vendors such as
 /// Zeiss write Latin-1 into ASCII tags).
-fn read_text_tag(
+pub(crate) fn read_text_tag(
     decoder: &mut Decoder<Cursor<&[u8]>>,
     tag: Tag,
 ) -> Result<Option<String>, FormatError> {
@@ -341,7 +341,7 @@ fn read_text_tag(
 }
 
 /// A RATIONAL (or numeric) tag as `f64`, `None` if absent or with a zero denominator.
-fn read_rational(
+pub(crate) fn read_rational(
     decoder: &mut Decoder<Cursor<&[u8]>>,
     tag: Tag,
 ) -> Result<Option<f64>, FormatError> {
