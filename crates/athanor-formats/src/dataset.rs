@@ -445,6 +445,23 @@ pub enum FileKind {
     Dm4,
     /// TIFF or BigTIFF (all vendors).
     Tiff,
+    /// PNG (no physical calibration).
+    Png,
+}
+
+impl From<Dataset> for DatasetInfo {
+    /// Everything but the pixel values.
+    fn from(d: Dataset) -> DatasetInfo {
+        DatasetInfo {
+            data_type: d.data.data_type(),
+            shape: d.shape,
+            axes: d.axes,
+            metadata: d.metadata,
+            original_metadata: d.original_metadata,
+            format: d.format,
+            notes: d.notes,
+        }
+    }
 }
 
 /// Recognises the container format from the first bytes; the file name is consulted only when
@@ -457,12 +474,13 @@ pub fn detect_kind(bytes: &[u8], file_name_hint: Option<&str>) -> Result<FileKin
         Some([0x49, 0x49, 0x2B, 0x00]) | Some([0x4D, 0x4D, 0x00, 0x2B]) => Ok(FileKind::Tiff),
         Some([0, 0, 0, 3]) => Ok(FileKind::Dm3),
         Some([0, 0, 0, 4]) => Ok(FileKind::Dm4),
+        _ if bytes.starts_with(&crate::png::PNG_SIGNATURE) => Ok(FileKind::Png),
         _ => {
             let extension = file_name_hint
                 .and_then(|name| name.rsplit_once('.'))
                 .map(|(_, ext)| ext.to_ascii_lowercase());
             Err(FormatError::UnrecognisedFormat(format!(
-                "{} bytes starting {:02X?}{}: not a TIFF or DigitalMicrograph file",
+                "{} bytes starting {:02X?}{}: not a TIFF, PNG or DigitalMicrograph file",
                 bytes.len(),
                 &bytes[..bytes.len().min(8)],
                 match extension {
@@ -489,6 +507,7 @@ pub fn read_any_with_options(
     match detect_kind(bytes, file_name_hint)? {
         FileKind::Dm3 | FileKind::Dm4 => crate::dm::read_dm(bytes),
         FileKind::Tiff => crate::em_tiff::read_em_tiff(bytes, options),
+        FileKind::Png => crate::png::read_png(bytes),
     }
 }
 
@@ -501,6 +520,9 @@ pub fn read_metadata_only(
     match detect_kind(bytes, file_name_hint)? {
         FileKind::Dm3 | FileKind::Dm4 => crate::dm::read_dm_info(bytes),
         FileKind::Tiff => crate::em_tiff::read_em_tiff_info(bytes, &ReadOptions::default()),
+        // PNG headers are cheap, but the payload is compressed: decoding is the only honest way
+        // to check it; the pixels are dropped.
+        FileKind::Png => crate::png::read_png(bytes).map(DatasetInfo::from),
     }
 }
 

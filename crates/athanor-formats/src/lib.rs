@@ -63,6 +63,7 @@ pub mod em_tiff;
 mod error;
 pub mod image;
 pub mod metadata;
+pub mod png;
 pub mod spectrum;
 pub mod tiff;
 
