@@ -7,6 +7,7 @@
 mod bench;
 mod output;
 mod plot;
+mod vision_cmd;
 
 use anyhow::Context;
 use athanor_lab::campaign::load_campaign;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
     name = "athanor",
     version,
     about = "Athanor: an autonomous lab for nanomaterials — plan, run, measure, analyse, learn.",
-    after_help = "Examples:\n  athanor run examples/qd-620nm.toml\n  athanor run examples/qd-620nm.toml --seed 3 --json\n  athanor show\n  athanor export --format csv --output experiments.csv"
+    after_help = "Examples:\n  athanor run examples/qd-620nm.toml\n  athanor run examples/qd-620nm.toml --seed 3 --json\n  athanor show\n  athanor export --format csv --output experiments.csv\n  athanor inspect image.dm4\n  athanor vision eval ../shared/datasets/emps-train --limit 50"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -96,9 +97,61 @@ enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Print a data file's normalised metadata as JSON (DM3/DM4, TIFF, PNG, …); the pixels are
+    /// not read unless a preview is asked for.
+    #[command(
+        after_help = "Examples:\n  athanor inspect image.dm4\n  athanor inspect sem.tif --preview sem.png"
+    )]
+    Inspect {
+        /// The file.
+        file: PathBuf,
+        /// Also write an 8-bit PNG preview of the image here.
+        #[arg(long)]
+        preview: Option<PathBuf>,
+    },
+    /// Micrograph analysis: particle sizes, and scoring against hand-made ground truth.
+    #[command(subcommand)]
+    Vision(VisionCommand),
     /// Benchmarks that print a table and end with one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// `athanor vision` subcommands.
+#[derive(Subcommand)]
+enum VisionCommand {
+    /// Segment particles and print size statistics for each image; continues past bad files.
+    #[command(
+        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json"
+    )]
+    Analyze {
+        /// Image files (TIFF, DM3/DM4, PNG).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// nm per pixel, overriding the files' calibration.
+        #[arg(long)]
+        pixel_size: Option<f64>,
+        /// Print one JSON document instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score the segmentation against instance label maps (EMPS layout: DIR/images, DIR/segmaps).
+    #[command(
+        after_help = "Examples:\n  athanor vision eval ../shared/datasets/emps-train --limit 50\n  athanor vision eval DIR --ids held-out.txt --per-image"
+    )]
+    Eval {
+        /// Directory with images/ and segmaps/.
+        dir: PathBuf,
+        /// Only the first N images (sorted by id).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only the ids listed in this file (one per line).
+        #[arg(long)]
+        ids: Option<PathBuf>,
+        /// Print a line per image.
+        #[arg(long)]
+        per_image: bool,
+    },
 }
 
 /// Export formats.
@@ -130,6 +183,7 @@ fn bad_input(error: anyhow::Error) -> Failure {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run {
@@ -160,6 +214,27 @@ fn main() -> ExitCode {
         } => output::plot(&data.data_dir, campaign.as_deref(), output.as_deref())
             .map(|path| println!("{}", path.display()))
             .map_err(Failure::from),
+        Command::Inspect { file, preview } => {
+            vision_cmd::inspect(&file, preview.as_deref()).map_err(bad_input)
+        }
+        Command::Vision(VisionCommand::Analyze {
+            files,
+            pixel_size,
+            json,
+        }) => match vision_cmd::analyze_files(&files, pixel_size, json) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Failure {
+                code: 1,
+                error: anyhow::anyhow!("some images could not be analysed (listed above)"),
+            }),
+            Err(e) => Err(Failure::from(e)),
+        },
+        Command::Vision(VisionCommand::Eval {
+            dir,
+            limit,
+            ids,
+            per_image,
+        }) => vision_cmd::eval_dir(&dir, limit, ids.as_deref(), per_image).map_err(Failure::from),
         Command::Bench(b) => bench::run(b).map_err(Failure::from),
     };
     match result {
@@ -168,6 +243,16 @@ fn main() -> ExitCode {
             eprintln!("error: {:#}", f.error);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `athanor show | head` would panic on the closed pipe; a command-line
+/// tool should instead end quietly, as `cat` does.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; only resets a disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

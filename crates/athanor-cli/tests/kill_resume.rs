@@ -72,8 +72,9 @@ fn killed_campaign_resumes_to_the_uninterrupted_result() {
         state ^= state >> 7;
         state ^= state << 17;
         let fraction = (state % 1000) as f64 / 1000.0;
-        let delay =
-            Duration::from_secs_f64(0.02 + fraction * (uninterrupted.as_secs_f64() / 8.0).max(0.25));
+        let delay = Duration::from_secs_f64(
+            0.02 + fraction * (uninterrupted.as_secs_f64() / 8.0).max(0.25),
+        );
         let mut child = athanor()
             .args(["run", c, "--seed", seed, "--data-dir", k, "--json"])
             .stdout(std::process::Stdio::piped())

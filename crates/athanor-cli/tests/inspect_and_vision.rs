@@ -1,0 +1,110 @@
+//! `athanor inspect` on real instrument files, and `athanor vision analyze|eval` on real
+//! micrographs with hand-made ground truth (the shared EMPS data).
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: {} is missing", p.display());
+        None
+    }
+}
+
+#[test]
+fn inspect_prints_normalised_metadata_and_rejects_garbage() {
+    let Some(file) = shared("fixtures/em/digitalmicrograph_1D_test-EELS_spectrum.dm3") else {
+        return;
+    };
+    let out = run(&["inspect", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["format"], "DM3");
+    assert_eq!(doc["dtype"], "float32");
+    assert_eq!(doc["axes"][0]["units"], "eV");
+    assert_eq!(doc["axes"][0]["scale"], 0.5);
+    assert_eq!(doc["metadata"]["beam_energy_kv"], 200.0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.tif");
+    std::fs::write(&junk, b"not an image at all").unwrap();
+    let out = run(&["inspect", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.tif"));
+}
+
+#[test]
+fn inspect_writes_a_png_preview() {
+    let Some(file) = shared("fixtures/em/digitalmicrograph_2D_test-23.dm4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("preview.png");
+    let out = run(&[
+        "inspect",
+        file.to_str().unwrap(),
+        "--preview",
+        png.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G']));
+}
+
+#[test]
+fn vision_analyzes_and_scores_real_micrographs() {
+    let Some(emps) = shared("datasets/emps-train") else {
+        return;
+    };
+    let image = emps.join("images/00655d9628.png");
+    let out = run(&["vision", "analyze", image.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = last_json_line(&out);
+    assert!(docs[0]["particles"].as_u64().unwrap() > 0);
+    assert!(
+        docs[0]["calibration"].as_str().unwrap().starts_with("none"),
+        "PNG has no pixel size"
+    );
+
+    let out = run(&["vision", "eval", emps.to_str().unwrap(), "--limit", "4"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures = last_json_line(&out);
+    assert_eq!(figures["summary"]["images"], 4);
+    let f1 = figures["summary"]["mean_f1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&f1));
+
+    let bad = run(&[
+        "vision",
+        "analyze",
+        image.to_str().unwrap(),
+        "/nonexistent.png",
+    ]);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "a batch reports bad files and fails at the end"
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.png"));
+}
