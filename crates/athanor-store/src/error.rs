@@ -186,3 +186,11 @@ pub(crate) fn db<E: std::error::Error + Send + Sync + 'static>(
     let operation = operation.into();
     move |source| StoreError::database(operation, source)
 }
+
+/// `map_err` adapter for the backends' boxed errors (see [`crate::backend::Tx`]).
+pub(crate) fn db_boxed(
+    operation: impl Into<String>,
+) -> impl FnOnce(crate::backend::DbError) -> StoreError {
+    let operation = operation.into();
+    move |source| StoreError::Database { operation, source }
+}

@@ -7,6 +7,9 @@
 //! <data_dir>/blobs/sha256/ab/cdef…   raw files, named by the SHA-256 of their bytes
 //! ```
 //!
+//! The records can instead live in PostgreSQL (see [Backends](#backends)); the blobs are then
+//! still files in the data directory.
+//!
 //! ## Records
 //!
 //! A campaign (`C0001`) is a sequence of experiments (`C0001-E001`, …). An experiment is first
@@ -21,18 +24,21 @@
 //! The campaign runner writes after every step, and a process killed at any instant (SIGKILL,
 //! power cut) must leave a consistent store:
 //!
-//! * every `record_*` call is one SQLite transaction (`BEGIN IMMEDIATE` … `COMMIT`), so an
-//!   experiment is either still planned with nothing of its completion written, or completed
-//!   with all of it; `synchronous = FULL` makes a commit durable before the call returns;
+//! * every `record_*` call is one database transaction (SQLite: `BEGIN IMMEDIATE` … `COMMIT`;
+//!   PostgreSQL: a transaction holding the store's advisory lock), so an experiment is either
+//!   still planned with nothing of its completion written, or completed with all of it; SQLite
+//!   runs with `synchronous = FULL` (PostgreSQL's default `fsync = on`, `synchronous_commit =
+//!   on` give the same) so a commit is durable before the call returns;
 //! * blobs are written before the records that reference them, atomically (temporary file,
 //!   fsync, rename, fsync of the directory), and [`Store::record_completed`] checks that each
 //!   referenced blob file exists with the stated size. The worst a crash leaves is an
 //!   unreferenced blob file or a temporary file, never a reference to a missing or partial blob;
-//! * the schema is versioned by `PRAGMA user_version`; each migration runs in a transaction
-//!   with its version bump.
+//! * the schema is versioned (SQLite: `PRAGMA user_version`; PostgreSQL: the
+//!   `schema_migrations` table); each migration runs in a transaction with its version bump.
 //!
 //! [`Store::check_integrity`] verifies all of this after the fact (SQLite's own checks,
-//! life-cycle invariants, every blob re-hashed).
+//! life-cycle invariants, every blob re-hashed). The crash test (`tests/crash_safety.rs`)
+//! SIGKILLs a writer at random moments, on both backends.
 //!
 //! ## Usage
 //!
@@ -66,18 +72,49 @@
 //!
 //! ## Backends
 //!
-//! The public API uses no SQLite types (database errors are boxed in
-//! [`StoreError::Database`]), so a PostgreSQL backend can sit behind the same methods. SQLite
-//! specifics: a `u64` seed is stored as decimal text (SQLite integers are signed 64-bit), and
-//! ids/timestamps are text (UUIDv7, RFC 3339 UTC).
+//! The same [`Store`] API runs on two databases; [`StoreConfig`] chooses:
+//!
+//! * **SQLite** (the embedded default): [`Store::open`]`(data_dir)`, or [`Store::open_with`]
+//!   with [`StoreConfig::sqlite`]. One file, no server.
+//! * **PostgreSQL**: [`Store::connect`]`("postgres://user@host/db", data_dir)`, or
+//!   [`Store::open_with`] with [`StoreConfig::postgres`], optionally
+//!   [`StoreConfig::with_postgres_schema`] to keep the tables in a schema of their own (several
+//!   labs in one database). Uses the synchronous `postgres` crate (no TLS; reach remote servers
+//!   through a tunnel or a local socket proxy), so the API stays blocking.
+//!
+//! ```no_run
+//! use athanor_store::{BackendKind, Store, StoreConfig};
+//! # fn main() -> Result<(), athanor_store::StoreError> {
+//! let config = StoreConfig::postgres("postgres://lab@db.internal/athanor", "/srv/lab-a")
+//!     .with_postgres_schema("lab_a");
+//! let store = Store::open_with(&config)?;
+//! assert_eq!(store.backend_kind(), BackendKind::Postgres);
+//! # Ok(()) }
+//! ```
+//!
+//! Only the SQL layer differs (a private backend enum; validation, record building and blobs
+//! are shared): the schema has the same tables, keys and checks with PostgreSQL column types
+//! (`BIGINT`, `DOUBLE PRECISION`); writers exclude each other for the whole transaction
+//! (SQLite's write lock; a PostgreSQL advisory lock keyed by the schema), which is what makes
+//! lab-id assignment (`MAX + 1`) safe; reads are one snapshot (`REPEATABLE READ` on
+//! PostgreSQL). The public API uses no backend types (database errors are boxed in
+//! [`StoreError::Database`]). On both, a `u64` seed is stored as decimal text (SQL integers are
+//! signed 64-bit), and ids/timestamps are text (UUIDv7, RFC 3339 UTC).
+//!
+//! The test suite (`tests/store.rs`, `tests/crash_safety.rs`) runs every behavioural test on
+//! SQLite and, when `ATHANOR_TEST_POSTGRES_URL` names a server, on PostgreSQL, each in a fresh
+//! schema; `scripts/test.sh` starts a throw-away PostgreSQL server and sets the variable.
 
+mod backend;
 mod blobs;
+mod config;
 mod error;
 mod records;
 mod schema;
 mod store;
 mod timestamp;
 
+pub use config::{BackendKind, StoreConfig};
 pub use error::StoreError;
 pub use records::{
     AnalysisRecord, BlobRef, CampaignRecord, CampaignStatus, CompletedExperiment, ExperimentRecord,

@@ -1,14 +1,20 @@
-//! The SQLite schema and its migrations.
+//! The schema and its migrations, for SQLite and for PostgreSQL.
 //!
-//! `PRAGMA user_version` holds the number of migrations applied. [`MIGRATIONS`] is append-only:
-//! migration *n* (1-based) turns a version *n − 1* database into version *n*, and each runs in
-//! its own `BEGIN IMMEDIATE` transaction together with the version bump, so a crash leaves the
-//! database at one version or the next, never in between. Never edit a released migration; add a
-//! new one.
+//! Both backends have the same tables, columns, keys and checks; only column types differ
+//! (PostgreSQL is strictly typed: `BIGINT` where SQLite says `INTEGER`, `DOUBLE PRECISION` for
+//! `REAL`). [`MIGRATIONS`] and [`POSTGRES_MIGRATIONS`] are append-only and always the same
+//! length: migration *n* (1-based) turns a version *n − 1* database into version *n*. Each runs
+//! in its own transaction together with the version bump, so a crash leaves the database at one
+//! version or the next, never in between. Never edit a released migration; add a new one to
+//! both lists.
+//!
+//! The version is `PRAGMA user_version` in SQLite, and the highest row of the
+//! `schema_migrations` table in PostgreSQL (one row per applied migration, with its time).
 
 use crate::error::{db, Result, StoreError};
+use crate::timestamp::now_rfc3339;
 use rusqlite::{Connection, TransactionBehavior};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Version 1: campaigns, experiments and everything recorded about them.
 ///
@@ -124,23 +130,139 @@ CREATE TABLE planner_states (
 );
 "#;
 
-/// All migrations in order; `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
+/// All SQLite migrations in order; `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1 for PostgreSQL: [`V1`] with PostgreSQL's column types.
+const POSTGRES_V1: &str = r#"
+CREATE TABLE campaigns (
+    id          TEXT PRIMARY KEY,
+    lab_number  BIGINT NOT NULL UNIQUE CHECK (lab_number >= 1),
+    lab_id      TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    seed        TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    config_text TEXT NOT NULL,
+    budget      BIGINT NOT NULL CHECK (budget >= 0),
+    status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped')),
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX campaigns_by_identity ON campaigns (name, config_hash, seed);
+
+CREATE TABLE experiments (
+    id                TEXT PRIMARY KEY,
+    lab_id            TEXT NOT NULL UNIQUE,
+    campaign_id       TEXT NOT NULL REFERENCES campaigns (id),
+    seq               BIGINT NOT NULL CHECK (seq >= 0),
+    status            TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'failed')),
+    recipe_json       TEXT NOT NULL,
+    planner_note_json TEXT NOT NULL,
+    failure           TEXT,
+    planned_at        TEXT NOT NULL,
+    completed_at      TEXT,
+    UNIQUE (campaign_id, seq),
+    CHECK ((status = 'failed') = (failure IS NOT NULL)),
+    CHECK ((status = 'planned') = (completed_at IS NULL))
+);
+
+CREATE TABLE steps (
+    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+    kind          TEXT NOT NULL CHECK (kind IN ('spec', 'run')),
+    position      BIGINT NOT NULL,
+    step_index    BIGINT NOT NULL,
+    action        TEXT NOT NULL,
+    device        TEXT NOT NULL,
+    setpoints_json TEXT NOT NULL,
+    actuals_json  TEXT NOT NULL,
+    start_json    TEXT,
+    duration_json TEXT,
+    PRIMARY KEY (experiment_id, kind, position)
+);
+
+CREATE TABLE blobs (
+    hash       TEXT PRIMARY KEY CHECK (length(hash) = 64),
+    size       BIGINT NOT NULL CHECK (size >= 0),
+    media_type TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE measurements (
+    id              TEXT PRIMARY KEY,
+    experiment_id   TEXT NOT NULL REFERENCES experiments (id),
+    position        BIGINT NOT NULL,
+    technique       TEXT NOT NULL,
+    instrument      TEXT NOT NULL,
+    blob_hash       TEXT REFERENCES blobs (hash),
+    blob_media_type TEXT,
+    blob_file_name  TEXT,
+    conditions_json TEXT NOT NULL,
+    UNIQUE (experiment_id, position),
+    CHECK ((blob_hash IS NULL) = (blob_media_type IS NULL)
+       AND (blob_hash IS NULL) = (blob_file_name IS NULL))
+);
+CREATE INDEX measurements_by_blob ON measurements (blob_hash);
+
+CREATE TABLE analyses (
+    id              TEXT PRIMARY KEY,
+    experiment_id   TEXT NOT NULL REFERENCES experiments (id),
+    position        BIGINT NOT NULL,
+    kind            TEXT NOT NULL,
+    software        TEXT NOT NULL,
+    parameters_json TEXT NOT NULL,
+    outputs_json    TEXT NOT NULL,
+    UNIQUE (experiment_id, position)
+);
+
+CREATE TABLE analysis_inputs (
+    analysis_id TEXT NOT NULL REFERENCES analyses (id),
+    position    BIGINT NOT NULL,
+    blob_hash   TEXT NOT NULL REFERENCES blobs (hash),
+    PRIMARY KEY (analysis_id, position)
+);
+CREATE INDEX analysis_inputs_by_blob ON analysis_inputs (blob_hash);
+
+CREATE TABLE results (
+    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+    position      BIGINT NOT NULL,
+    name          TEXT NOT NULL,
+    value         DOUBLE PRECISION NOT NULL,
+    std           DOUBLE PRECISION CHECK (std IS NULL OR std >= 0),
+    unit          TEXT NOT NULL,
+    origin        TEXT NOT NULL CHECK (origin IN ('specified', 'measured', 'computed', 'predicted')),
+    method        TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, position)
+);
+CREATE INDEX results_by_name ON results (name);
+
+CREATE TABLE planner_states (
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id),
+    seq         BIGINT NOT NULL,
+    state_json  TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, seq)
+);
+"#;
+
+/// All PostgreSQL migrations in order, one for each of [`MIGRATIONS`].
+const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V1];
+
+// The two lists must describe the same versions.
+const _: () = assert!(MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Reads `PRAGMA user_version`.
-pub(crate) fn schema_version(conn: &Connection) -> Result<u32> {
+pub(crate) fn sqlite_schema_version(conn: &Connection) -> Result<u32> {
     conn.pragma_query_value(None, "user_version", |row| row.get::<_, u32>(0))
         .map_err(db("read the schema version"))
 }
 
 /// Brings the database up to [`SCHEMA_VERSION`]. Safe to run on every open and from several
 /// processes at once: the version is re-read inside each write transaction.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+pub(crate) fn migrate_sqlite(conn: &mut Connection, path: &Path) -> Result<()> {
     loop {
-        let current = schema_version(conn)?;
+        let current = sqlite_schema_version(conn)?;
         check_not_too_new(current, path)?;
         if current == SCHEMA_VERSION {
             return Ok(());
@@ -148,7 +270,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db("begin a migration transaction"))?;
-        let current = schema_version(&tx)?;
+        let current = sqlite_schema_version(&tx)?;
         check_not_too_new(current, path)?;
         if current == SCHEMA_VERSION {
             // Another process migrated while we waited for the lock.
@@ -173,4 +295,80 @@ fn check_not_too_new(found: u32, path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The highest version in `schema_migrations` (0 when the table does not exist yet: a new
+/// database). Runs in the connection's current schema (`search_path`).
+pub(crate) fn postgres_schema_version(client: &mut impl postgres::GenericClient) -> Result<u32> {
+    let row = client
+        .query_one(
+            "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN NULL ELSE 1 END",
+            &[],
+        )
+        .map_err(db("look for the schema_migrations table"))?;
+    if row
+        .try_get::<_, Option<i32>>(0)
+        .map_err(db("look for the schema_migrations table"))?
+        .is_none()
+    {
+        return Ok(0);
+    }
+    let version: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .and_then(|row| row.try_get(0))
+        .map_err(db("read the schema version"))?;
+    u32::try_from(version).map_err(|_| {
+        StoreError::corrupt(
+            "schema_migrations",
+            "version",
+            format!("{version} is not a schema version"),
+        )
+    })
+}
+
+/// Brings a PostgreSQL database (schema) up to [`SCHEMA_VERSION`]. Safe to run on every
+/// connect and from several processes at once: each migration runs under the store's advisory
+/// lock (`lock_key`) and re-reads the version after taking it.
+pub(crate) fn migrate_postgres(
+    client: &mut postgres::Client,
+    description: &str,
+    lock_key: i64,
+) -> Result<()> {
+    let location = PathBuf::from(description);
+    loop {
+        let current = postgres_schema_version(client)?;
+        check_not_too_new(current, &location)?;
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let mut tx = client
+            .transaction()
+            .map_err(db("begin a migration transaction"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key])
+            .map_err(db("take the store's lock to migrate the schema"))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version BIGINT PRIMARY KEY CHECK (version >= 1), applied_at TEXT NOT NULL)",
+        )
+        .map_err(db("create the schema_migrations table"))?;
+        let current = postgres_schema_version(&mut tx)?;
+        check_not_too_new(current, &location)?;
+        if current == SCHEMA_VERSION {
+            // Another process migrated while we waited for the lock.
+            return Ok(());
+        }
+        let next = current + 1;
+        tx.batch_execute(POSTGRES_MIGRATIONS[current as usize])
+            .map_err(db(format!("apply schema migration {next}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[&i64::from(next), &now_rfc3339()],
+        )
+        .map_err(db(format!("record schema migration {next}")))?;
+        tx.commit()
+            .map_err(db(format!("commit schema migration {next}")))?;
+    }
 }

@@ -1,76 +1,102 @@
-//! [`Store`]: the SQLite implementation of the store's API.
+//! [`Store`]: the store's API, shared by both backends (SQLite and PostgreSQL). Everything here
+//! is backend-neutral: SQL goes through [`Tx`] (see `backend/mod.rs` for the dialect rules).
 
+use crate::backend::{params, Backend, DbError, PostgresBackend, Row, SqliteBackend, Tx, Value};
 use crate::blobs;
-use crate::error::{db, Result, StoreError};
+use crate::config::{BackendKind, StoreConfig};
+use crate::error::{db_boxed, Result, StoreError};
 use crate::records::{
     AnalysisRecord, BlobRef, CampaignRecord, CampaignStatus, CompletedExperiment, ExperimentRecord,
     ExperimentStatus, IntegrityReport, MeasurementRecord, NewCampaign, PlannedExperiment,
 };
-use crate::schema;
 use crate::timestamp::now_rfc3339;
 use athanor_model::{ids::new_id, Origin, ProcessStep, PropertyValue, Quantity};
-use rusqlite::{params, Connection, OptionalExtension, Params, Row, TransactionBehavior};
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE_NAME: &str = "athanor.sqlite";
 
-/// How long a writer waits for another process's write transaction before giving up. Writes are
-/// short (milliseconds), so waiting this long only happens when something is stuck.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Temporary blob files older than this are leftovers of killed writers (a live write of even a
 /// large file takes seconds), so [`Store::open`] deletes them.
 const STALE_TEMP_FILE_AGE: Duration = Duration::from_secs(3600);
 
-/// All data of a lab: an SQLite database and content-addressed blob files under one directory.
+/// All data of a lab: records in a database (SQLite, the embedded default, or PostgreSQL) and
+/// content-addressed blob files under one data directory.
 ///
 /// A `Store` is `Send + Sync`; its methods serialise on one connection. Several `Store`s (in one
-/// or several processes) may open the same directory: every write is a `BEGIN IMMEDIATE`
-/// transaction, so writers queue (up to a 30 s busy timeout) instead of failing or deadlocking.
+/// or several processes) may open the same store: every write is a transaction that excludes
+/// other writers from its start (SQLite: `BEGIN IMMEDIATE`, waiting up to a 30 s busy timeout;
+/// PostgreSQL: a transaction-scoped advisory lock), so writers queue instead of failing or
+/// deadlocking.
 pub struct Store {
     data_dir: PathBuf,
     blob_root: PathBuf,
-    conn: Mutex<Connection>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("data_dir", &self.data_dir)
+            .field("database", &self.backend.location())
             .finish_non_exhaustive()
     }
 }
 
 impl Store {
-    /// Opens the store in `data_dir`, creating the directory, the database and the blob directory
-    /// if needed, and applying any pending schema migrations.
+    /// Opens the SQLite store in `data_dir`, creating the directory, the database and the blob
+    /// directory if needed, and applying any pending schema migrations.
     ///
     /// The connection runs in WAL mode with `synchronous = FULL` (a committed transaction
     /// survives a power cut) and foreign keys enforced.
     pub fn open(data_dir: &Path) -> Result<Store> {
+        Store::open_with(&StoreConfig::sqlite(data_dir))
+    }
+
+    /// Opens the store `config` describes: SQLite in its data directory, or the PostgreSQL
+    /// database of its `database_url` (blobs still in the data directory). Creates what is
+    /// missing (directories, database file or PostgreSQL schema, tables) and applies pending
+    /// migrations.
+    pub fn open_with(config: &StoreConfig) -> Result<Store> {
+        let kind = config.backend_kind()?;
+        let data_dir = config.data_dir.as_path();
         fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::io("create the data directory", data_dir, e))?;
         let blob_root = data_dir.join("blobs").join("sha256");
         fs::create_dir_all(&blob_root)
             .map_err(|e| StoreError::io("create the blob directory", &blob_root, e))?;
-        let database_path = data_dir.join(DATABASE_FILE_NAME);
-        let mut conn = Connection::open(&database_path)
-            .map_err(db(format!("open {}", database_path.display())))?;
-        configure(&conn)?;
-        schema::migrate(&mut conn, &database_path)?;
+        let backend = match (kind, config.database_url.as_deref()) {
+            (BackendKind::Postgres, Some(url)) => Backend::Postgres(Box::new(
+                PostgresBackend::connect(url, config.postgres_schema.as_deref())?,
+            )),
+            _ => Backend::Sqlite(SqliteBackend::open(&data_dir.join(DATABASE_FILE_NAME))?),
+        };
         blobs::remove_stale_temp_files(&blob_root, STALE_TEMP_FILE_AGE);
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
             blob_root,
-            conn: Mutex::new(conn),
+            backend,
         })
+    }
+
+    /// Opens a store whose records are in the database at `database_url` (`postgres://…` or
+    /// `postgresql://…`) and whose blobs are in `data_dir`; shorthand for
+    /// [`Store::open_with`]`(&StoreConfig::postgres(database_url, data_dir))`.
+    pub fn connect(database_url: &str, data_dir: &Path) -> Result<Store> {
+        Store::open_with(&StoreConfig::postgres(database_url, data_dir))
+    }
+
+    /// Which database engine holds the records.
+    pub fn backend_kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
     }
 
     /// The data directory.
@@ -78,14 +104,16 @@ impl Store {
         &self.data_dir
     }
 
-    /// Path of the SQLite database file.
+    /// Where the records are: for SQLite the database file; for PostgreSQL not a file but the
+    /// server and database as `postgres://user@host:port/dbname` (never the password), followed
+    /// by ` (schema NAME)` when a schema was configured.
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join(DATABASE_FILE_NAME)
+        self.backend.location()
     }
 
     /// The schema version of the open database (equals [`crate::SCHEMA_VERSION`] after `open`).
     pub fn schema_version(&self) -> Result<u32> {
-        schema::schema_version(&self.lock())
+        self.backend.schema_version()
     }
 
     // ----------------------------------------------------------------------------------------
@@ -111,7 +139,8 @@ impl Store {
             file_name: file_name.to_string(),
         };
         // Registered only after the file is durable: a row never points at a missing file.
-        register_blob_row(&self.lock(), &blob, &record)?;
+        self.backend
+            .autocommit(|tx| register_blob_row(tx, &blob, &record))?;
         Ok(blob)
     }
 
@@ -138,14 +167,15 @@ impl Store {
         config_hash: &str,
         seed: u64,
     ) -> Result<Option<CampaignRecord>> {
-        let conn = self.lock();
-        let mut found = query_campaigns(
-            &conn,
-            "WHERE name = ?1 AND config_hash = ?2 AND seed = ?3 \
-             ORDER BY lab_number DESC LIMIT 1",
-            params![name, config_hash, seed.to_string()],
-        )?;
-        Ok(found.pop())
+        self.backend.read(|tx| {
+            let mut found = query_campaigns(
+                tx,
+                "WHERE name = ?1 AND config_hash = ?2 AND seed = ?3 \
+                 ORDER BY lab_number DESC LIMIT 1",
+                params![name, config_hash, seed.to_string()],
+            )?;
+            Ok(found.pop())
+        })
     }
 
     /// Creates a campaign in status `running` and assigns the next lab id (`C0001`, `C0002`, …).
@@ -153,70 +183,74 @@ impl Store {
         let record = format!("new campaign '{}'", new.name);
         check_not_blank(&record, "name", &new.name)?;
         check_not_blank(&record, "config_hash", &new.config_hash)?;
-        let mut conn = self.lock();
-        let tx = begin_write(&mut conn, &record)?;
-        // Inside the write transaction, so concurrent creators get distinct numbers.
-        let lab_number: i64 = tx
-            .query_row(
+        self.backend.write(&record, |tx| {
+            // Inside the write transaction (which excludes other writers), so concurrent
+            // creators get distinct numbers.
+            let lab_number = query_rows(
+                tx,
                 "SELECT COALESCE(MAX(lab_number), 0) + 1 FROM campaigns",
-                [],
-                |row| row.get(0),
+                &[],
+                "choose the next campaign lab id",
+                |row| row.int(0),
+            )?
+            .pop()
+            .unwrap_or(1);
+            let campaign = CampaignRecord {
+                id: new_id(),
+                lab_id: format!("C{lab_number:04}"),
+                name: new.name.clone(),
+                seed: new.seed,
+                config_hash: new.config_hash.clone(),
+                config_text: new.config_text.clone(),
+                budget: new.budget,
+                status: CampaignStatus::Running,
+                created_at: now_rfc3339(),
+            };
+            tx.execute(
+                "INSERT INTO campaigns (id, lab_number, lab_id, name, seed, config_hash, \
+                 config_text, budget, status, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    &campaign.id,
+                    lab_number,
+                    &campaign.lab_id,
+                    &campaign.name,
+                    campaign.seed.to_string(),
+                    &campaign.config_hash,
+                    &campaign.config_text,
+                    campaign.budget,
+                    campaign.status.as_str(),
+                    &campaign.created_at,
+                ],
             )
-            .map_err(db("choose the next campaign lab id"))?;
-        let campaign = CampaignRecord {
-            id: new_id(),
-            lab_id: format!("C{lab_number:04}"),
-            name: new.name.clone(),
-            seed: new.seed,
-            config_hash: new.config_hash.clone(),
-            config_text: new.config_text.clone(),
-            budget: new.budget,
-            status: CampaignStatus::Running,
-            created_at: now_rfc3339(),
-        };
-        tx.execute(
-            "INSERT INTO campaigns (id, lab_number, lab_id, name, seed, config_hash, config_text, \
-             budget, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                campaign.id,
-                lab_number,
-                campaign.lab_id,
-                campaign.name,
-                campaign.seed.to_string(),
-                campaign.config_hash,
-                campaign.config_text,
-                campaign.budget,
-                campaign.status.as_str(),
-                campaign.created_at,
-            ],
-        )
-        .map_err(db(format!("insert campaign {}", campaign.lab_id)))?;
-        tx.commit()
-            .map_err(db(format!("commit campaign {}", campaign.lab_id)))?;
-        Ok(campaign)
+            .map_err(db_boxed(format!("insert campaign {}", campaign.lab_id)))?;
+            Ok(campaign)
+        })
     }
 
     /// All campaigns in order of creation.
     pub fn campaigns(&self) -> Result<Vec<CampaignRecord>> {
-        query_campaigns(&self.lock(), "ORDER BY lab_number", [])
+        self.backend
+            .read(|tx| query_campaigns(tx, "ORDER BY lab_number", &[]))
     }
 
     /// The campaign with this id or lab id.
     pub fn campaign(&self, id_or_lab_id: &str) -> Result<Option<CampaignRecord>> {
-        find_campaign_by_key(&self.lock(), id_or_lab_id)
+        self.backend
+            .read(|tx| find_campaign_by_key(tx, id_or_lab_id))
     }
 
     /// Sets a campaign's status (`campaign_id` may be the id or the lab id).
     pub fn set_campaign_status(&self, campaign_id: &str, status: CampaignStatus) -> Result<()> {
-        let changed = self
-            .lock()
-            .execute(
+        let changed = self.backend.autocommit(|tx| {
+            tx.execute(
                 "UPDATE campaigns SET status = ?2 WHERE id = ?1 OR lab_id = ?1",
                 params![campaign_id, status.as_str()],
             )
-            .map_err(db(format!(
+            .map_err(db_boxed(format!(
                 "set the status of campaign {campaign_id} to {status}"
-            )))?;
+            )))
+        })?;
         if changed == 0 {
             return Err(not_found("campaign", campaign_id));
         }
@@ -230,71 +264,70 @@ impl Store {
     /// Records an experiment the planner proposed, in status `planned`. Its lab id is the
     /// campaign's lab id plus the seq: `C0001-E007`. `seq` must be unique within the campaign.
     pub fn record_planned(&self, planned: &PlannedExperiment) -> Result<ExperimentRecord> {
-        let mut conn = self.lock();
-        let tx = begin_write(&mut conn, "record a planned experiment")?;
-        let campaign = find_campaign_by_key(&tx, &planned.campaign_id)?
-            .ok_or_else(|| not_found("campaign", &planned.campaign_id))?;
-        let lab_id = format!("{}-E{:03}", campaign.lab_id, planned.seq);
-        let existing: Option<String> = tx
-            .query_row(
+        self.backend.write("record a planned experiment", |tx| {
+            let campaign = find_campaign_by_key(tx, &planned.campaign_id)?
+                .ok_or_else(|| not_found("campaign", &planned.campaign_id))?;
+            let lab_id = format!("{}-E{:03}", campaign.lab_id, planned.seq);
+            let existing = query_rows(
+                tx,
                 "SELECT lab_id FROM experiments WHERE campaign_id = ?1 AND seq = ?2",
-                params![campaign.id, planned.seq],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db(format!("look up experiment {lab_id}")))?;
-        if let Some(existing) = existing {
-            return Err(StoreError::DuplicateExperiment {
-                campaign: campaign.lab_id,
+                params![&campaign.id, planned.seq],
+                &format!("look up experiment {lab_id}"),
+                |row| row.text(0),
+            )?
+            .pop();
+            if let Some(existing) = existing {
+                return Err(StoreError::DuplicateExperiment {
+                    campaign: campaign.lab_id,
+                    seq: planned.seq,
+                    existing,
+                });
+            }
+            let label = format!("experiment {lab_id}");
+            for (name, quantity) in &planned.recipe.parameters {
+                check_quantity(&label, &format!("recipe parameter '{name}'"), quantity)?;
+            }
+            let experiment = ExperimentRecord {
+                id: new_id(),
+                lab_id,
+                campaign_id: campaign.id,
                 seq: planned.seq,
-                existing,
-            });
-        }
-        let label = format!("experiment {lab_id}");
-        for (name, quantity) in &planned.recipe.parameters {
-            check_quantity(&label, &format!("recipe parameter '{name}'"), quantity)?;
-        }
-        let experiment = ExperimentRecord {
-            id: new_id(),
-            lab_id,
-            campaign_id: campaign.id,
-            seq: planned.seq,
-            status: ExperimentStatus::Planned,
-            recipe: planned.recipe.clone(),
-            spec_steps: planned.spec_steps.clone(),
-            run_steps: Vec::new(),
-            results: Vec::new(),
-            measurements: Vec::new(),
-            analyses: Vec::new(),
-            planner_note: planned.planner_note.clone(),
-            failure: None,
-            planned_at: now_rfc3339(),
-            completed_at: None,
-        };
-        tx.execute(
-            "INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
-             planner_note_json, planned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                experiment.id,
-                experiment.lab_id,
-                experiment.campaign_id,
-                experiment.seq,
-                experiment.status.as_str(),
-                to_json(&experiment.recipe, &label, "recipe")?,
-                to_json(&experiment.planner_note, &label, "planner note")?,
-                experiment.planned_at,
-            ],
-        )
-        .map_err(db(format!("insert {label}")))?;
-        insert_steps(
-            &tx,
-            &experiment.id,
-            &label,
-            StepKind::Spec,
-            &planned.spec_steps,
-        )?;
-        tx.commit().map_err(db(format!("commit {label}")))?;
-        Ok(experiment)
+                status: ExperimentStatus::Planned,
+                recipe: planned.recipe.clone(),
+                spec_steps: planned.spec_steps.clone(),
+                run_steps: Vec::new(),
+                results: Vec::new(),
+                measurements: Vec::new(),
+                analyses: Vec::new(),
+                planner_note: planned.planner_note.clone(),
+                failure: None,
+                planned_at: now_rfc3339(),
+                completed_at: None,
+            };
+            tx.execute(
+                "INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
+                 planner_note_json, planned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    &experiment.id,
+                    &experiment.lab_id,
+                    &experiment.campaign_id,
+                    experiment.seq,
+                    experiment.status.as_str(),
+                    to_json(&experiment.recipe, &label, "recipe")?,
+                    to_json(&experiment.planner_note, &label, "planner note")?,
+                    &experiment.planned_at,
+                ],
+            )
+            .map_err(db_boxed(format!("insert {label}")))?;
+            insert_steps(
+                tx,
+                &experiment.id,
+                &label,
+                StepKind::Spec,
+                &planned.spec_steps,
+            )?;
+            Ok(experiment)
+        })
     }
 
     /// Records everything about a planned experiment that has run, in ONE transaction: run steps,
@@ -307,23 +340,22 @@ impl Store {
     /// non-finite number, a blob not in the store, planner state that is not JSON, …) give
     /// [`StoreError::InvalidInput`] naming the record and field.
     pub fn record_completed(&self, done: &CompletedExperiment) -> Result<()> {
-        let mut conn = self.lock();
-        let tx = begin_write(&mut conn, "record a completed experiment")?;
-        let experiment = planned_experiment(&tx, &done.experiment_id)?;
-        let label = format!("experiment {}", experiment.lab_id);
-        insert_steps(&tx, &experiment.id, &label, StepKind::Run, &done.run_steps)?;
-        for (index, measurement) in done.measurements.iter().enumerate() {
-            insert_measurement(&tx, &self.blob_root, &experiment, index, measurement)?;
-        }
-        for (index, analysis) in done.analyses.iter().enumerate() {
-            insert_analysis(&tx, &experiment, index, analysis)?;
-        }
-        for (index, result) in done.results.iter().enumerate() {
-            insert_result(&tx, &experiment, index, result)?;
-        }
-        insert_planner_state(&tx, &experiment, &done.planner_state_json)?;
-        finish_experiment(&tx, &experiment, ExperimentStatus::Completed, None)?;
-        tx.commit().map_err(db(format!("commit {label}")))
+        self.backend.write("record a completed experiment", |tx| {
+            let experiment = planned_experiment(tx, &done.experiment_id)?;
+            let label = experiment.label();
+            insert_steps(tx, &experiment.id, &label, StepKind::Run, &done.run_steps)?;
+            for (index, measurement) in done.measurements.iter().enumerate() {
+                insert_measurement(tx, &self.blob_root, &experiment, index, measurement)?;
+            }
+            for (index, analysis) in done.analyses.iter().enumerate() {
+                insert_analysis(tx, &experiment, index, analysis)?;
+            }
+            for (index, result) in done.results.iter().enumerate() {
+                insert_result(tx, &experiment, index, result)?;
+            }
+            insert_planner_state(tx, &experiment, &done.planner_state_json)?;
+            finish_experiment(tx, &experiment, ExperimentStatus::Completed, None)
+        })
     }
 
     /// Records that a planned experiment failed, with the reason and the planner state after the
@@ -334,141 +366,112 @@ impl Store {
         reason: &str,
         planner_state_json: &str,
     ) -> Result<()> {
-        let mut conn = self.lock();
-        let tx = begin_write(&mut conn, "record a failed experiment")?;
-        let experiment = planned_experiment(&tx, experiment_id)?;
-        let label = format!("experiment {}", experiment.lab_id);
-        check_not_blank(&label, "failure reason", reason)?;
-        insert_planner_state(&tx, &experiment, planner_state_json)?;
-        finish_experiment(&tx, &experiment, ExperimentStatus::Failed, Some(reason))?;
-        tx.commit().map_err(db(format!("commit {label}")))
+        self.backend.write("record a failed experiment", |tx| {
+            let experiment = planned_experiment(tx, experiment_id)?;
+            check_not_blank(&experiment.label(), "failure reason", reason)?;
+            insert_planner_state(tx, &experiment, planner_state_json)?;
+            finish_experiment(tx, &experiment, ExperimentStatus::Failed, Some(reason))
+        })
     }
 
     /// All experiments of a campaign (id or lab id), ordered by seq, each with its steps,
     /// measurements, analyses and results. Read from one consistent snapshot.
     pub fn experiments(&self, campaign_id: &str) -> Result<Vec<ExperimentRecord>> {
-        let mut conn = self.lock();
         // A read transaction: one snapshot even while other processes write.
-        let tx = conn.transaction().map_err(db("begin a read transaction"))?;
-        let campaign = find_campaign_by_key(&tx, campaign_id)?
-            .ok_or_else(|| not_found("campaign", campaign_id))?;
-        let rows = query_rows(
-            &tx,
-            &format!(
-                "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE campaign_id = ?1 ORDER BY seq"
-            ),
-            params![campaign.id],
-            "list experiments",
-            ExperimentRow::from_row,
-        )?;
-        rows.into_iter()
-            .map(|row| load_experiment(&tx, row))
-            .collect()
+        self.backend.read(|tx| {
+            let campaign = find_campaign_by_key(tx, campaign_id)?
+                .ok_or_else(|| not_found("campaign", campaign_id))?;
+            let rows = query_rows(
+                tx,
+                &format!(
+                    "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE campaign_id = ?1 \
+                     ORDER BY seq"
+                ),
+                params![&campaign.id],
+                "list experiments",
+                ExperimentRow::from_row,
+            )?;
+            rows.into_iter()
+                .map(|row| load_experiment(tx, row))
+                .collect()
+        })
     }
 
     /// One experiment by id or lab id, with everything recorded about it.
     pub fn experiment(&self, id_or_lab_id: &str) -> Result<Option<ExperimentRecord>> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(db("begin a read transaction"))?;
-        match find_experiment_row(&tx, id_or_lab_id)? {
-            Some(row) => load_experiment(&tx, row).map(Some),
-            None => Ok(None),
-        }
+        self.backend
+            .read(|tx| match find_experiment_row(tx, id_or_lab_id)? {
+                Some(row) => load_experiment(tx, row).map(Some),
+                None => Ok(None),
+            })
     }
 
     /// The planner state recorded with the highest seq of a campaign (id or lab id): the state
     /// from which to resume planning.
     pub fn latest_planner_state(&self, campaign_id: &str) -> Result<Option<(u32, String)>> {
-        let conn = self.lock();
-        let campaign = find_campaign_by_key(&conn, campaign_id)?
-            .ok_or_else(|| not_found("campaign", campaign_id))?;
-        conn.query_row(
-            "SELECT seq, state_json FROM planner_states WHERE campaign_id = ?1 \
-             ORDER BY seq DESC LIMIT 1",
-            params![campaign.id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(db(format!(
-            "read the planner state of campaign {}",
-            campaign.lab_id
-        )))
+        self.backend.read(|tx| {
+            let campaign = find_campaign_by_key(tx, campaign_id)?
+                .ok_or_else(|| not_found("campaign", campaign_id))?;
+            Ok(query_rows(
+                tx,
+                "SELECT seq, state_json FROM planner_states WHERE campaign_id = ?1 \
+                 ORDER BY seq DESC LIMIT 1",
+                params![&campaign.id],
+                &format!("read the planner state of campaign {}", campaign.lab_id),
+                |row| Ok((row.u32(0)?, row.text(1)?)),
+            )?
+            .pop())
+        })
     }
 
-    /// Checks the whole store: SQLite's `integrity_check` and `foreign_key_check`, the life-cycle
-    /// invariants (a finished experiment has its planner state; a planned one has no completion
-    /// data) and every registered blob's file against its hash. Blob files that no record
-    /// references are not problems (they are what a crash between `put_blob` and `record_*`
-    /// leaves).
+    /// Checks the whole store: the database engine's own checks (SQLite's `integrity_check`
+    /// and `foreign_key_check`; PostgreSQL enforces foreign keys on every write), the
+    /// life-cycle invariants (a finished experiment has its planner state; a planned one has no
+    /// completion data) and every registered blob's file against its hash. Blob files that no
+    /// record references are not problems (they are what a crash between `put_blob` and
+    /// `record_*` leaves).
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
-        let mut report = IntegrityReport::default();
+        let mut report = IntegrityReport {
+            problems: self.backend.engine_problems()?,
+            ..IntegrityReport::default()
+        };
         let registered_blobs =
-            {
-                let conn = self.lock();
-                let messages = query_rows(
-                    &conn,
-                    "PRAGMA integrity_check",
-                    [],
-                    "run the SQLite integrity check",
-                    |row| row.get::<_, String>(0),
-                )?;
-                if messages != ["ok"] {
-                    report.problems.extend(
-                        messages
-                            .into_iter()
-                            .map(|m| format!("SQLite integrity check: {m}")),
-                    );
-                }
-                let dangling = query_rows(
-                    &conn,
-                    "PRAGMA foreign_key_check",
-                    [],
-                    "run the SQLite foreign key check",
-                    |row| {
-                        Ok(format!(
-                            "table {} row {} refers to a missing row of {}",
-                            row.get::<_, String>(0)?,
-                            row.get::<_, Option<i64>>(1)?.unwrap_or(-1),
-                            row.get::<_, String>(2)?
-                        ))
-                    },
-                )?;
-                report.problems.extend(dangling);
+            self.backend.read(|tx| {
                 let unstated = query_rows(
-                    &conn,
+                    tx,
                     "SELECT lab_id FROM experiments e WHERE status != 'planned' AND NOT EXISTS \
                  (SELECT 1 FROM planner_states p WHERE p.campaign_id = e.campaign_id \
                   AND p.seq = e.seq) ORDER BY lab_id",
-                    [],
+                    &[],
                     "check planner states",
-                    |row| row.get::<_, String>(0),
+                    |row| row.text(0),
                 )?;
                 report.problems.extend(unstated.into_iter().map(|lab_id| {
                     format!("experiment {lab_id} is finished but has no planner state")
                 }));
                 let half_done = query_rows(
-                    &conn,
+                    tx,
                     "SELECT lab_id FROM experiments e WHERE status = 'planned' AND (\
                  EXISTS (SELECT 1 FROM steps s WHERE s.experiment_id = e.id AND s.kind = 'run') \
                  OR EXISTS (SELECT 1 FROM measurements m WHERE m.experiment_id = e.id) \
                  OR EXISTS (SELECT 1 FROM analyses a WHERE a.experiment_id = e.id) \
                  OR EXISTS (SELECT 1 FROM results r WHERE r.experiment_id = e.id)) \
                  ORDER BY lab_id",
-                    [],
+                    &[],
                     "check planned experiments",
-                    |row| row.get::<_, String>(0),
+                    |row| row.text(0),
                 )?;
                 report.problems.extend(half_done.into_iter().map(|lab_id| {
                     format!("experiment {lab_id} is still planned but has completion data")
                 }));
                 query_rows(
-                    &conn,
+                    tx,
                     "SELECT hash, size FROM blobs ORDER BY hash",
-                    [],
+                    &[],
                     "list blobs",
-                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)),
-                )?
-            };
+                    |row| Ok((row.text(0)?, row.opt_u64(1)?.unwrap_or(0))),
+                )
+            })?;
         // Hash the files without holding the connection: this is the slow part.
         for (hash, size) in registered_blobs {
             report.blobs_checked += 1;
@@ -483,80 +486,6 @@ impl Store {
         }
         Ok(report)
     }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while the lock was held dropped its transaction (rolled back), so the
-        // connection is still usable.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-// --------------------------------------------------------------------------------------------
-// Connection set-up
-// --------------------------------------------------------------------------------------------
-
-fn configure(conn: &Connection) -> Result<()> {
-    // First, so that switching the journal mode waits for other processes too.
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(db("set the busy timeout"))?;
-    let mode = switch_to_wal(conn)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::database(
-            "switch to WAL journal mode",
-            std::io::Error::other(format!("SQLite kept journal mode '{mode}'")),
-        ));
-    }
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(db("set synchronous = FULL"))?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(db("enable foreign keys"))?;
-    let foreign_keys: bool = conn
-        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
-        .map_err(db("check that foreign keys are enforced"))?;
-    if !foreign_keys {
-        return Err(StoreError::database(
-            "enable foreign keys",
-            std::io::Error::other("this SQLite build does not enforce foreign keys"),
-        ));
-    }
-    Ok(())
-}
-
-/// Puts the database in WAL mode (persistent, so usually already set). When several processes
-/// open a new database at once, SQLite can answer SQLITE_BUSY to the switch without consulting
-/// the busy handler, so BUSY is retried here until the busy timeout has passed.
-fn switch_to_wal(conn: &Connection) -> Result<String> {
-    let started = std::time::Instant::now();
-    loop {
-        let attempt = conn
-            .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
-            .and_then(|mode| {
-                if mode.eq_ignore_ascii_case("wal") {
-                    Ok(mode)
-                } else {
-                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-                }
-            });
-        match attempt {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy
-                    && started.elapsed() < BUSY_TIMEOUT =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            other => return other.map_err(db("switch to WAL journal mode")),
-        }
-    }
-}
-
-/// `BEGIN IMMEDIATE`: takes the write lock up front. A deferred transaction that reads and then
-/// writes can fail with SQLITE_BUSY without waiting when another process wrote in between; an
-/// immediate one waits its turn (busy timeout) instead.
-fn begin_write<'c>(conn: &'c mut Connection, what: &str) -> Result<rusqlite::Transaction<'c>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db(format!("begin a transaction to {what}")))
 }
 
 // --------------------------------------------------------------------------------------------
@@ -656,17 +585,16 @@ fn parse_origin(text: &str, record: &str) -> Result<Origin> {
 }
 
 /// Runs a query and collects its mapped rows.
-fn query_rows<T, P: Params>(
-    conn: &Connection,
+fn query_rows<T>(
+    tx: &mut dyn Tx,
     sql: &str,
-    params: P,
+    params: &[Value],
     operation: &str,
-    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    map: impl FnMut(&Row) -> std::result::Result<T, DbError>,
 ) -> Result<Vec<T>> {
-    let mut statement = conn.prepare_cached(sql).map_err(db(operation))?;
-    let rows = statement.query_map(params, map).map_err(db(operation))?;
-    rows.collect::<rusqlite::Result<Vec<T>>>()
-        .map_err(db(operation))
+    tx.query(sql, params)
+        .and_then(|rows| rows.iter().map(map).collect())
+        .map_err(db_boxed(operation))
 }
 
 // --------------------------------------------------------------------------------------------
@@ -676,31 +604,27 @@ fn query_rows<T, P: Params>(
 const CAMPAIGN_COLUMNS: &str =
     "id, lab_id, name, seed, config_hash, config_text, budget, status, created_at";
 
-fn query_campaigns<P: Params>(
-    conn: &Connection,
-    clause: &str,
-    params: P,
-) -> Result<Vec<CampaignRecord>> {
+fn query_campaigns(tx: &mut dyn Tx, clause: &str, params: &[Value]) -> Result<Vec<CampaignRecord>> {
     let rows = query_rows(
-        conn,
+        tx,
         &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns {clause}"),
         params,
         "read campaigns",
         |row| {
             Ok((
                 CampaignRecord {
-                    id: row.get(0)?,
-                    lab_id: row.get(1)?,
-                    name: row.get(2)?,
+                    id: row.text(0)?,
+                    lab_id: row.text(1)?,
+                    name: row.text(2)?,
                     seed: 0,
-                    config_hash: row.get(4)?,
-                    config_text: row.get(5)?,
-                    budget: row.get(6)?,
+                    config_hash: row.text(4)?,
+                    config_text: row.text(5)?,
+                    budget: row.u32(6)?,
                     status: CampaignStatus::Running,
-                    created_at: row.get(8)?,
+                    created_at: row.text(8)?,
                 },
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(7)?,
+                row.text(3)?,
+                row.text(7)?,
             ))
         },
     )?;
@@ -718,8 +642,8 @@ fn query_campaigns<P: Params>(
         .collect()
 }
 
-fn find_campaign_by_key(conn: &Connection, key: &str) -> Result<Option<CampaignRecord>> {
-    Ok(query_campaigns(conn, "WHERE id = ?1 OR lab_id = ?1", params![key])?.pop())
+fn find_campaign_by_key(tx: &mut dyn Tx, key: &str) -> Result<Option<CampaignRecord>> {
+    Ok(query_campaigns(tx, "WHERE id = ?1 OR lab_id = ?1", params![key])?.pop())
 }
 
 // --------------------------------------------------------------------------------------------
@@ -744,18 +668,18 @@ struct ExperimentRow {
 }
 
 impl ExperimentRow {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<ExperimentRow> {
+    fn from_row(row: &Row) -> std::result::Result<ExperimentRow, DbError> {
         Ok(ExperimentRow {
-            id: row.get(0)?,
-            lab_id: row.get(1)?,
-            campaign_id: row.get(2)?,
-            seq: row.get(3)?,
-            status: row.get(4)?,
-            recipe_json: row.get(5)?,
-            planner_note_json: row.get(6)?,
-            failure: row.get(7)?,
-            planned_at: row.get(8)?,
-            completed_at: row.get(9)?,
+            id: row.text(0)?,
+            lab_id: row.text(1)?,
+            campaign_id: row.text(2)?,
+            seq: row.u32(3)?,
+            status: row.text(4)?,
+            recipe_json: row.text(5)?,
+            planner_note_json: row.text(6)?,
+            failure: row.opt_text(7)?,
+            planned_at: row.text(8)?,
+            completed_at: row.opt_text(9)?,
         })
     }
 
@@ -770,9 +694,9 @@ impl ExperimentRow {
     }
 }
 
-fn find_experiment_row(conn: &Connection, key: &str) -> Result<Option<ExperimentRow>> {
+fn find_experiment_row(tx: &mut dyn Tx, key: &str) -> Result<Option<ExperimentRow>> {
     Ok(query_rows(
-        conn,
+        tx,
         &format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE id = ?1 OR lab_id = ?1"),
         params![key],
         "look up an experiment",
@@ -782,8 +706,8 @@ fn find_experiment_row(conn: &Connection, key: &str) -> Result<Option<Experiment
 }
 
 /// The experiment `key`, which must exist and still be in status `planned`.
-fn planned_experiment(conn: &Connection, key: &str) -> Result<ExperimentRow> {
-    let row = find_experiment_row(conn, key)?.ok_or_else(|| not_found("experiment", key))?;
+fn planned_experiment(tx: &mut dyn Tx, key: &str) -> Result<ExperimentRow> {
+    let row = find_experiment_row(tx, key)?.ok_or_else(|| not_found("experiment", key))?;
     match row.status()? {
         ExperimentStatus::Planned => Ok(row),
         status => Err(StoreError::NotPlanned {
@@ -793,17 +717,17 @@ fn planned_experiment(conn: &Connection, key: &str) -> Result<ExperimentRow> {
     }
 }
 
-fn load_experiment(conn: &Connection, row: ExperimentRow) -> Result<ExperimentRecord> {
+fn load_experiment(tx: &mut dyn Tx, row: ExperimentRow) -> Result<ExperimentRecord> {
     let label = row.label();
     Ok(ExperimentRecord {
         status: row.status()?,
         recipe: from_json(&row.recipe_json, &label, "recipe")?,
         planner_note: from_json(&row.planner_note_json, &label, "planner note")?,
-        spec_steps: load_steps(conn, &row, StepKind::Spec)?,
-        run_steps: load_steps(conn, &row, StepKind::Run)?,
-        measurements: load_measurements(conn, &row)?,
-        analyses: load_analyses(conn, &row)?,
-        results: load_results(conn, &row)?,
+        spec_steps: load_steps(tx, &row, StepKind::Spec)?,
+        run_steps: load_steps(tx, &row, StepKind::Run)?,
+        measurements: load_measurements(tx, &row)?,
+        analyses: load_analyses(tx, &row)?,
+        results: load_results(tx, &row)?,
         id: row.id,
         lab_id: row.lab_id,
         campaign_id: row.campaign_id,
@@ -815,20 +739,20 @@ fn load_experiment(conn: &Connection, row: ExperimentRow) -> Result<ExperimentRe
 }
 
 fn finish_experiment(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     experiment: &ExperimentRow,
     status: ExperimentStatus,
     failure: Option<&str>,
 ) -> Result<()> {
     // The status condition repeats the check made at the start of the transaction, so that no
     // code path can ever finish an experiment twice.
-    let changed = conn
+    let changed = tx
         .execute(
             "UPDATE experiments SET status = ?2, failure = ?3, completed_at = ?4 \
              WHERE id = ?1 AND status = 'planned'",
-            params![experiment.id, status.as_str(), failure, now_rfc3339()],
+            params![&experiment.id, status.as_str(), failure, now_rfc3339()],
         )
-        .map_err(db(format!("mark {} as {status}", experiment.label())))?;
+        .map_err(db_boxed(format!("mark {} as {status}", experiment.label())))?;
     if changed != 1 {
         return Err(StoreError::NotPlanned {
             experiment: experiment.lab_id.clone(),
@@ -838,17 +762,17 @@ fn finish_experiment(
     Ok(())
 }
 
-fn insert_planner_state(conn: &Connection, experiment: &ExperimentRow, json: &str) -> Result<()> {
+fn insert_planner_state(tx: &mut dyn Tx, experiment: &ExperimentRow, json: &str) -> Result<()> {
     let label = experiment.label();
     serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| {
         StoreError::invalid(&label, "planner state", format!("not valid JSON: {e}"))
     })?;
-    conn.execute(
+    tx.execute(
         "INSERT INTO planner_states (campaign_id, seq, state_json, recorded_at) \
          VALUES (?1, ?2, ?3, ?4)",
-        params![experiment.campaign_id, experiment.seq, json, now_rfc3339()],
+        params![&experiment.campaign_id, experiment.seq, json, now_rfc3339()],
     )
-    .map_err(db(format!("insert the planner state of {label}")))?;
+    .map_err(db_boxed(format!("insert the planner state of {label}")))?;
     Ok(())
 }
 
@@ -873,19 +797,12 @@ impl StepKind {
 }
 
 fn insert_steps(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     experiment_id: &str,
     label: &str,
     kind: StepKind,
     steps: &[ProcessStep],
 ) -> Result<()> {
-    let mut statement = conn
-        .prepare_cached(
-            "INSERT INTO steps (experiment_id, kind, position, step_index, action, device, \
-             setpoints_json, actuals_json, start_json, duration_json) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(db("prepare step insertion"))?;
     for (position, step) in steps.iter().enumerate() {
         let record = format!(
             "{label} {} step {} ({})",
@@ -905,44 +822,48 @@ fn insert_steps(
                 None => Ok(None),
             }
         };
-        statement
-            .execute(params![
+        tx.execute(
+            "INSERT INTO steps (experiment_id, kind, position, step_index, action, device, \
+             setpoints_json, actuals_json, start_json, duration_json) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
                 experiment_id,
                 kind.as_str(),
                 position,
                 step.index,
-                step.action,
-                step.device,
+                &step.action,
+                &step.device,
                 to_json(&step.setpoints, &record, "setpoints")?,
                 to_json(&step.actuals, &record, "actuals")?,
                 optional_json("start", &step.start)?,
                 optional_json("duration", &step.duration)?,
-            ])
-            .map_err(db(format!("insert {record}")))?;
+            ],
+        )
+        .map_err(db_boxed(format!("insert {record}")))?;
     }
     Ok(())
 }
 
 fn load_steps(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     experiment: &ExperimentRow,
     kind: StepKind,
 ) -> Result<Vec<ProcessStep>> {
     let rows = query_rows(
-        conn,
+        tx,
         "SELECT step_index, action, device, setpoints_json, actuals_json, start_json, \
          duration_json FROM steps WHERE experiment_id = ?1 AND kind = ?2 ORDER BY position",
-        params![experiment.id, kind.as_str()],
+        params![&experiment.id, kind.as_str()],
         "read process steps",
         |row| {
             Ok((
-                row.get::<_, u32>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, Option<String>>(5)?,
-                row.get::<_, Option<String>>(6)?,
+                row.u32(0)?,
+                row.text(1)?,
+                row.text(2)?,
+                row.text(3)?,
+                row.text(4)?,
+                row.opt_text(5)?,
+                row.opt_text(6)?,
             ))
         },
     )?;
@@ -976,19 +897,21 @@ fn load_steps(
 // Blobs, measurements and analyses
 // --------------------------------------------------------------------------------------------
 
-fn register_blob_row(conn: &Connection, blob: &BlobRef, record: &str) -> Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO blobs (hash, size, media_type, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![blob.hash, blob.size, blob.media_type, now_rfc3339()],
+fn register_blob_row(tx: &mut dyn Tx, blob: &BlobRef, record: &str) -> Result<()> {
+    // `ON CONFLICT DO NOTHING` is understood by both SQLite (3.24+) and PostgreSQL.
+    tx.execute(
+        "INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (hash) DO NOTHING",
+        params![&blob.hash, blob.size, &blob.media_type, now_rfc3339()],
     )
-    .map_err(db(format!("register {record} ({})", blob.hash)))?;
+    .map_err(db_boxed(format!("register {record} ({})", blob.hash)))?;
     Ok(())
 }
 
 /// A measurement's blob must be a stored file of the stated size; it is (re-)registered so that
 /// the measurement's foreign key holds even if the blob row was lost.
 fn check_and_register_measurement_blob(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     blob_root: &Path,
     blob: &BlobRef,
     record: &str,
@@ -1028,11 +951,11 @@ fn check_and_register_measurement_blob(
             ),
         ));
     }
-    register_blob_row(conn, blob, record)
+    register_blob_row(tx, blob, record)
 }
 
 fn insert_measurement(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     blob_root: &Path,
     experiment: &ExperimentRow,
     index: usize,
@@ -1047,27 +970,25 @@ fn insert_measurement(
     check_not_blank(&record, "technique", &measurement.technique)?;
     check_not_blank(&record, "instrument", &measurement.instrument)?;
     if let Some(blob) = &measurement.blob {
-        check_and_register_measurement_blob(conn, blob_root, blob, &record)?;
+        check_and_register_measurement_blob(tx, blob_root, blob, &record)?;
     }
-    conn.prepare_cached(
+    tx.execute(
         "INSERT INTO measurements (id, experiment_id, position, technique, instrument, \
          blob_hash, blob_media_type, blob_file_name, conditions_json) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut statement| {
-        statement.execute(params![
+        params![
             new_id(),
-            experiment.id,
+            &experiment.id,
             index,
-            measurement.technique,
-            measurement.instrument,
+            &measurement.technique,
+            &measurement.instrument,
             measurement.blob.as_ref().map(|b| &b.hash),
             measurement.blob.as_ref().map(|b| &b.media_type),
             measurement.blob.as_ref().map(|b| &b.file_name),
             to_json_infallible(&measurement.conditions),
-        ])
-    })
-    .map_err(db(format!("insert {record}")))?;
+        ],
+    )
+    .map_err(db_boxed(format!("insert {record}")))?;
     Ok(())
 }
 
@@ -1077,7 +998,7 @@ fn to_json_infallible(value: &serde_json::Value) -> String {
 }
 
 fn load_measurements(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     experiment: &ExperimentRow,
 ) -> Result<Vec<MeasurementRecord>> {
     type Raw = (
@@ -1090,21 +1011,21 @@ fn load_measurements(
         String,
     );
     let rows: Vec<Raw> = query_rows(
-        conn,
+        tx,
         "SELECT m.technique, m.instrument, m.blob_hash, m.blob_media_type, m.blob_file_name, \
          b.size, m.conditions_json FROM measurements m LEFT JOIN blobs b ON b.hash = m.blob_hash \
          WHERE m.experiment_id = ?1 ORDER BY m.position",
-        params![experiment.id],
+        params![&experiment.id],
         "read measurements",
         |row| {
             Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
+                row.text(0)?,
+                row.text(1)?,
+                row.opt_text(2)?,
+                row.opt_text(3)?,
+                row.opt_text(4)?,
+                row.opt_u64(5)?,
+                row.text(6)?,
             ))
         },
     )?;
@@ -1141,7 +1062,7 @@ fn load_measurements(
 }
 
 fn insert_analysis(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     experiment: &ExperimentRow,
     index: usize,
     analysis: &AnalysisRecord,
@@ -1155,22 +1076,20 @@ fn insert_analysis(
     check_not_blank(&record, "kind", &analysis.kind)?;
     check_not_blank(&record, "software", &analysis.software)?;
     let analysis_id = new_id();
-    conn.prepare_cached(
+    tx.execute(
         "INSERT INTO analyses (id, experiment_id, position, kind, software, parameters_json, \
          outputs_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut statement| {
-        statement.execute(params![
-            analysis_id,
-            experiment.id,
+        params![
+            &analysis_id,
+            &experiment.id,
             index,
-            analysis.kind,
-            analysis.software,
+            &analysis.kind,
+            &analysis.software,
             to_json_infallible(&analysis.parameters),
             to_json_infallible(&analysis.outputs),
-        ])
-    })
-    .map_err(db(format!("insert {record}")))?;
+        ],
+    )
+    .map_err(db_boxed(format!("insert {record}")))?;
     for (position, hash) in analysis.input_blobs.iter().enumerate() {
         let field = format!("input blob {}", position + 1);
         if !blobs::is_valid_hash(hash) {
@@ -1180,44 +1099,43 @@ fn insert_analysis(
                 format!("'{hash}' is not a SHA-256 in lower-case hex"),
             ));
         }
-        let known: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM blobs WHERE hash = ?1",
-                params![hash],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db(format!("look up {field} of {record}")))?;
-        if known.is_none() {
+        let known = query_rows(
+            tx,
+            "SELECT hash FROM blobs WHERE hash = ?1",
+            params![hash],
+            &format!("look up {field} of {record}"),
+            |row| row.text(0),
+        )?;
+        if known.is_empty() {
             return Err(StoreError::invalid(
                 &record,
                 field,
                 format!("blob {hash} is not in the store; store it with put_blob first"),
             ));
         }
-        conn.execute(
+        tx.execute(
             "INSERT INTO analysis_inputs (analysis_id, position, blob_hash) VALUES (?1, ?2, ?3)",
-            params![analysis_id, position, hash],
+            params![&analysis_id, position, hash],
         )
-        .map_err(db(format!("insert {field} of {record}")))?;
+        .map_err(db_boxed(format!("insert {field} of {record}")))?;
     }
     Ok(())
 }
 
-fn load_analyses(conn: &Connection, experiment: &ExperimentRow) -> Result<Vec<AnalysisRecord>> {
+fn load_analyses(tx: &mut dyn Tx, experiment: &ExperimentRow) -> Result<Vec<AnalysisRecord>> {
     let rows = query_rows(
-        conn,
+        tx,
         "SELECT id, kind, software, parameters_json, outputs_json FROM analyses \
          WHERE experiment_id = ?1 ORDER BY position",
-        params![experiment.id],
+        params![&experiment.id],
         "read analyses",
         |row| {
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
+                row.text(0)?,
+                row.text(1)?,
+                row.text(2)?,
+                row.text(3)?,
+                row.text(4)?,
             ))
         },
     )?;
@@ -1227,12 +1145,12 @@ fn load_analyses(conn: &Connection, experiment: &ExperimentRow) -> Result<Vec<An
             let record = format!("{} analysis {}", experiment.label(), index + 1);
             Ok(AnalysisRecord {
                 input_blobs: query_rows(
-                    conn,
+                    tx,
                     "SELECT blob_hash FROM analysis_inputs WHERE analysis_id = ?1 \
                      ORDER BY position",
-                    params![id],
+                    params![&id],
                     "read analysis inputs",
-                    |row| row.get(0),
+                    |row| row.text(0),
                 )?,
                 parameters: from_json(&parameters, &record, "parameters")?,
                 outputs: from_json(&outputs, &record, "outputs")?,
@@ -1248,7 +1166,7 @@ fn load_analyses(conn: &Connection, experiment: &ExperimentRow) -> Result<Vec<An
 // --------------------------------------------------------------------------------------------
 
 fn insert_result(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     experiment: &ExperimentRow,
     index: usize,
     result: &PropertyValue,
@@ -1262,41 +1180,39 @@ fn insert_result(
     check_not_blank(&record, "name", &result.name)?;
     check_not_blank(&record, "method", &result.method)?;
     check_quantity(&record, "value", &result.quantity)?;
-    conn.prepare_cached(
+    tx.execute(
         "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, method) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )
-    .and_then(|mut statement| {
-        statement.execute(params![
-            experiment.id,
+        params![
+            &experiment.id,
             index,
-            result.name,
+            &result.name,
             result.quantity.value,
             result.quantity.std,
-            result.quantity.unit,
+            &result.quantity.unit,
             origin_str(result.origin),
-            result.method,
-        ])
-    })
-    .map_err(db(format!("insert {record}")))?;
+            &result.method,
+        ],
+    )
+    .map_err(db_boxed(format!("insert {record}")))?;
     Ok(())
 }
 
-fn load_results(conn: &Connection, experiment: &ExperimentRow) -> Result<Vec<PropertyValue>> {
+fn load_results(tx: &mut dyn Tx, experiment: &ExperimentRow) -> Result<Vec<PropertyValue>> {
     let rows = query_rows(
-        conn,
+        tx,
         "SELECT name, value, std, unit, origin, method FROM results WHERE experiment_id = ?1 \
          ORDER BY position",
-        params![experiment.id],
+        params![&experiment.id],
         "read results",
         |row| {
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, f64>(1)?,
-                row.get::<_, Option<f64>>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
+                row.text(0)?,
+                row.real(1)?,
+                row.opt_real(2)?,
+                row.text(3)?,
+                row.text(4)?,
+                row.text(5)?,
             ))
         },
     )?;

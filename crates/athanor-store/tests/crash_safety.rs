@@ -5,10 +5,15 @@
 //! [`crash_writer_child`] with [`CHILD_DIR_ENV`] set. Like the campaign runner, the writer
 //! resumes after a crash: it finds its campaign, finishes an experiment left planned, and goes
 //! on planning new ones.
+//!
+//! It runs on both backends (`sqlite::…` and `postgres::…`, see `common::on_both_backends!`):
+//! on PostgreSQL the killed client's open transaction must be rolled back by the server.
 
 mod common;
 
-use athanor_store::{ExperimentRecord, ExperimentStatus, Store, StoreError};
+use athanor_store::{
+    BackendKind, ExperimentRecord, ExperimentStatus, Store, StoreConfig, StoreError,
+};
 use common::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +25,9 @@ use std::time::{Duration, Instant};
 
 /// Set (to the data directory) only in the child process.
 const CHILD_DIR_ENV: &str = "ATHANOR_STORE_CRASH_WRITER_DIR";
+/// Set in the child process only when it writes to PostgreSQL: the URL and the schema.
+const CHILD_POSTGRES_URL_ENV: &str = "ATHANOR_STORE_CRASH_WRITER_POSTGRES_URL";
+const CHILD_POSTGRES_SCHEMA_ENV: &str = "ATHANOR_STORE_CRASH_WRITER_POSTGRES_SCHEMA";
 const CAMPAIGN: &str = "crash-test";
 const SEED: u64 = 11;
 /// Large enough that a kill often lands while a blob is being written.
@@ -40,14 +48,21 @@ fn crash_writer_child() {
     let Some(dir) = std::env::var_os(CHILD_DIR_ENV) else {
         return;
     };
-    if let Err(error) = write_until_killed(Path::new(&dir)) {
+    let mut config = StoreConfig::sqlite(PathBuf::from(dir));
+    if let (Ok(url), Ok(schema)) = (
+        std::env::var(CHILD_POSTGRES_URL_ENV),
+        std::env::var(CHILD_POSTGRES_SCHEMA_ENV),
+    ) {
+        config = StoreConfig::postgres(url, config.data_dir).with_postgres_schema(schema);
+    }
+    if let Err(error) = write_until_killed(&config) {
         eprintln!("writer failed: {error}");
         std::process::exit(3);
     }
 }
 
-fn write_until_killed(dir: &Path) -> Result<(), StoreError> {
-    let store = Store::open(dir)?;
+fn write_until_killed(config: &StoreConfig) -> Result<(), StoreError> {
+    let store = Store::open_with(config)?;
     let campaign = match store.find_campaign(CAMPAIGN, &format!("hash-of-{CAMPAIGN}"), SEED)? {
         Some(campaign) => campaign,
         None => store.create_campaign(&new_campaign(CAMPAIGN, SEED))?,
@@ -89,15 +104,18 @@ fn finish(store: &Store, experiment: &ExperimentRecord) -> Result<(), StoreError
 
 /// What the killed writer may have left, checked exhaustively. Returns the number of
 /// experiments, whether the last one was left planned, and the number of temporary blob files.
-fn check_consistent(dir: &Path) -> (usize, bool, usize) {
-    let store = Store::open(dir).expect("store opens after a crash");
+fn check_consistent(db: &TestDb) -> (usize, bool, usize) {
+    let dir = db.data_dir();
+    let store = Store::open_with(db.config()).expect("store opens after a crash");
     let report = store.check_integrity().unwrap();
     assert!(report.is_ok(), "integrity problems: {:#?}", report.problems);
-    let conn = rusqlite::Connection::open(store.database_path()).unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    if db.kind() == BackendKind::Sqlite {
+        let conn = rusqlite::Connection::open(store.database_path()).unwrap();
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
+    }
 
     let Some(campaign) = store.campaigns().unwrap().into_iter().next() else {
         return (0, false, 0); // killed before the campaign was created
@@ -206,9 +224,9 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-#[test]
-fn sigkilled_writer_always_leaves_a_consistent_store() {
-    let dir = tempfile::tempdir().unwrap();
+crate::on_both_backends!(sigkilled_writer_always_leaves_a_consistent_store);
+
+fn sigkilled_writer_always_leaves_a_consistent_store(db: TestDb) {
     let exe = std::env::current_exe().unwrap();
     // Kill moments are random but seeded, so a failure can be re-run with the same schedule
     // (the writer's own speed still varies from run to run).
@@ -217,14 +235,22 @@ fn sigkilled_writer_always_leaves_a_consistent_store() {
     let mut temp_files_seen = 0;
     let mut kills_between_plan_and_completion = 0;
     for round in 0..8 {
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        command
             .args([
                 "crash_writer_child",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(CHILD_DIR_ENV, dir.path())
+            .env(CHILD_DIR_ENV, db.data_dir());
+        if let (Some(url), Some(schema)) = (&db.config().database_url, &db.config().postgres_schema)
+        {
+            command
+                .env(CHILD_POSTGRES_URL_ENV, url)
+                .env(CHILD_POSTGRES_SCHEMA_ENV, schema);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -242,7 +268,7 @@ fn sigkilled_writer_always_leaves_a_consistent_store() {
         }
         child.kill().unwrap(); // SIGKILL: no destructors, no rollback, no flush
         child.wait().unwrap();
-        let (experiments, left_planned, temp_files) = check_consistent(dir.path());
+        let (experiments, left_planned, temp_files) = check_consistent(&db);
         kills_between_plan_and_completion += usize::from(left_planned);
         experiments_after.push(experiments);
         temp_files_seen = temp_files_seen.max(temp_files);

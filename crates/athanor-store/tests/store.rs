@@ -1,11 +1,17 @@
 //! Behaviour of the store: migrations, blobs, the experiment life cycle, and all-or-nothing
 //! writes.
+//!
+//! Every behavioural test is a function taking a fresh [`TestDb`] and runs twice (see
+//! [`on_both_backends!`]): `sqlite::NAME` and `postgres::NAME`. The PostgreSQL variants need
+//! `ATHANOR_TEST_POSTGRES_URL` (set by `scripts/test.sh`, which starts a throw-away server);
+//! without it they print `SKIPPED …` and pass.
 
 mod common;
 
 use athanor_model::Quantity;
 use athanor_store::{
-    CampaignStatus, ExperimentStatus, Store, StoreError, DATABASE_FILE_NAME, SCHEMA_VERSION,
+    BackendKind, CampaignStatus, ExperimentStatus, Store, StoreConfig, StoreError,
+    DATABASE_FILE_NAME, SCHEMA_VERSION,
 };
 use common::*;
 use rusqlite::Connection;
@@ -13,14 +19,22 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-/// Opens the database directly, to look at what the store wrote.
-fn raw(dir: &Path) -> Connection {
-    Connection::open(dir.join(DATABASE_FILE_NAME)).unwrap()
-}
-
-fn count(conn: &Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |row| row.get(0)).unwrap()
-}
+crate::on_both_backends!(
+    fresh_store_is_created_and_migrated,
+    reopening_is_idempotent_and_keeps_data,
+    database_from_a_newer_version_is_refused,
+    blobs_are_content_addressed_and_written_once,
+    blob_names_and_hashes_are_validated,
+    corrupted_blob_is_detected_and_repaired_by_storing_it_again,
+    stale_temporary_files_are_removed_on_open_and_fresh_ones_kept,
+    campaigns_get_sequential_lab_ids_and_can_be_found,
+    experiment_life_cycle_round_trips_every_field,
+    planning_a_taken_seq_or_for_an_unknown_campaign_fails,
+    completing_twice_fails_and_changes_nothing,
+    completing_an_unknown_experiment_fails,
+    a_completion_rejected_mid_transaction_writes_nothing,
+    concurrent_stores_assign_distinct_lab_ids,
+);
 
 /// All files under `dir`, recursively, sorted.
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -37,18 +51,60 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-#[test]
-fn fresh_directory_is_created_migrated_and_in_wal_mode() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("labs").join("lab-a");
-    let store = Store::open(&dir).unwrap();
+/// The tables of schema version 1, sorted.
+const TABLES: [&str; 9] = [
+    "analyses",
+    "analysis_inputs",
+    "blobs",
+    "campaigns",
+    "experiments",
+    "measurements",
+    "planner_states",
+    "results",
+    "steps",
+];
+
+fn fresh_store_is_created_and_migrated(db: TestDb) {
+    let dir = db.data_dir().to_path_buf();
+    assert!(!dir.exists());
+    let store = db.open();
+    assert_eq!(store.backend_kind(), db.kind());
     assert_eq!(store.data_dir(), dir);
-    assert_eq!(store.database_path(), dir.join("athanor.sqlite"));
-    assert!(store.database_path().is_file());
     assert!(dir.join("blobs").join("sha256").is_dir());
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mut tables = db.raw().tables();
+    match db.kind() {
+        BackendKind::Sqlite => {
+            assert_eq!(store.database_path(), dir.join("athanor.sqlite"));
+            assert!(store.database_path().is_file());
+        }
+        BackendKind::Postgres => {
+            // Versions are rows of schema_migrations; no database file in the data directory.
+            tables.retain(|t| t != "schema_migrations");
+            assert!(!dir.join(DATABASE_FILE_NAME).exists());
+            let location = store.database_path().display().to_string();
+            assert!(location.starts_with("postgres://"), "{location}");
+            assert!(
+                location.ends_with(&format!(
+                    "(schema {})",
+                    db.config().postgres_schema.as_deref().unwrap()
+                )),
+                "{location}"
+            );
+            assert_eq!(
+                db.raw().count("SELECT MAX(version) FROM schema_migrations"),
+                i64::from(SCHEMA_VERSION)
+            );
+        }
+    }
+    assert_eq!(tables, TABLES);
+}
 
-    let conn = raw(&dir);
+#[test]
+fn sqlite_database_is_in_wal_mode_with_its_version_in_user_version() {
+    let db = TestDb::sqlite();
+    drop(db.open());
+    let conn = Connection::open(db.data_dir().join(DATABASE_FILE_NAME)).unwrap();
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -57,43 +113,22 @@ fn fresh_directory_is_created_migrated_and_in_wal_mode() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    for table in [
-        "campaigns",
-        "experiments",
-        "steps",
-        "measurements",
-        "blobs",
-        "analyses",
-        "analysis_inputs",
-        "results",
-        "planner_states",
-    ] {
-        let n = count(
-            &conn,
-            &format!(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
-            ),
-        );
-        assert_eq!(n, 1, "table {table} missing");
-    }
 }
 
-#[test]
-fn reopening_is_idempotent_and_keeps_data() {
-    let dir = tempfile::tempdir().unwrap();
+fn reopening_is_idempotent_and_keeps_data(db: TestDb) {
     let id = {
-        let store = Store::open(dir.path()).unwrap();
+        let store = db.open();
         store.create_campaign(&new_campaign("a", 1)).unwrap().id
     };
-    let schema_before = count(&raw(dir.path()), "SELECT COUNT(*) FROM sqlite_master");
-    // Two stores open at once on the same directory, then a third afterwards.
-    let first = Store::open(dir.path()).unwrap();
-    let second = Store::open(dir.path()).unwrap();
+    let schema_before = db.raw().schema_object_count();
+    // Two stores open at once on the same store, then a third afterwards.
+    let first = db.open();
+    let second = db.open();
     drop((first, second));
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(
-        count(&raw(dir.path()), "SELECT COUNT(*) FROM sqlite_master"),
+        db.raw().schema_object_count(),
         schema_before,
         "reopening must not re-create schema objects"
     );
@@ -102,18 +137,51 @@ fn reopening_is_idempotent_and_keeps_data() {
     assert_eq!(campaigns[0].id, id);
 }
 
-#[test]
-fn database_from_a_newer_version_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
-    raw(dir.path())
-        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-        .unwrap();
-    let error = Store::open(dir.path()).unwrap_err();
+fn database_from_a_newer_version_is_refused(db: TestDb) {
+    drop(db.open());
+    db.raw().set_schema_version(SCHEMA_VERSION + 1);
+    let error = Store::open_with(db.config()).unwrap_err();
     assert!(
         matches!(error, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1),
         "{error}"
     );
+}
+
+#[test]
+fn configurations_select_the_backend_and_bad_ones_are_refused() {
+    let dir = Path::new("/nonexistent/lab");
+    assert_eq!(
+        StoreConfig::sqlite(dir).backend_kind().unwrap(),
+        BackendKind::Sqlite
+    );
+    for url in ["postgres://u@h/db", "postgresql://u@h:5433/db"] {
+        assert_eq!(
+            StoreConfig::postgres(url, dir).backend_kind().unwrap(),
+            BackendKind::Postgres
+        );
+    }
+    let error = Store::open_with(&StoreConfig::postgres("mysql://u@h/db", dir)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("unsupported database URL scheme 'mysql'"),
+        "{error}"
+    );
+    let error =
+        Store::open_with(&StoreConfig::sqlite(dir).with_postgres_schema("lab")).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+    let root = tempfile::tempdir().unwrap();
+    let error = Store::open_with(
+        &StoreConfig::postgres("postgres://u@127.0.0.1:1/db", root.path())
+            .with_postgres_schema("Not-An-Identifier"),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("postgres_schema"), "{error}");
+    // Nothing listens on port 1: a database error naming the server, without a password.
+    let error = Store::connect("postgres://u:secret@127.0.0.1:1/db", root.path()).unwrap_err();
+    assert!(matches!(error, StoreError::Database { .. }), "{error}");
+    assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+    assert!(!error.to_string().contains("secret"), "{error}");
 }
 
 #[test]
@@ -123,10 +191,8 @@ fn store_is_shareable_between_threads() {
     assert_send_sync::<StoreError>();
 }
 
-#[test]
-fn blobs_are_content_addressed_and_written_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn blobs_are_content_addressed_and_written_once(db: TestDb) {
+    let store = db.open();
     let a = store.put_blob(b"abc", "text/plain", "a.txt").unwrap();
     // SHA-256("abc"), FIPS 180-2 test vector.
     let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
@@ -134,7 +200,7 @@ fn blobs_are_content_addressed_and_written_once() {
     assert_eq!(a.size, 3);
     assert_eq!(
         store.blob_path(&a.hash),
-        dir.path().join("blobs/sha256/ba").join(&expected[2..])
+        db.data_dir().join("blobs/sha256/ba").join(&expected[2..])
     );
     let again = store
         .put_blob(b"abc", "text/csv", "other-name.csv")
@@ -144,7 +210,7 @@ fn blobs_are_content_addressed_and_written_once() {
     let other = store.put_blob(b"abd", "text/plain", "b.txt").unwrap();
     assert_ne!(other.hash, a.hash);
 
-    let files = files_under(&dir.path().join("blobs"));
+    let files = files_under(&db.data_dir().join("blobs"));
     assert_eq!(
         files.len(),
         2,
@@ -152,7 +218,7 @@ fn blobs_are_content_addressed_and_written_once() {
     );
     assert_eq!(store.read_blob(&a.hash).unwrap(), b"abc");
     assert_eq!(
-        count(&raw(dir.path()), "SELECT COUNT(*) FROM blobs"),
+        db.raw().count("SELECT COUNT(*) FROM blobs"),
         2,
         "each content is registered once"
     );
@@ -162,10 +228,8 @@ fn blobs_are_content_addressed_and_written_once() {
     assert_eq!(store.read_blob(&empty.hash).unwrap(), b"");
 }
 
-#[test]
-fn blob_names_and_hashes_are_validated() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn blob_names_and_hashes_are_validated(db: TestDb) {
+    let store = db.open();
     for bad_name in ["", "../x", "a/b"] {
         let error = store.put_blob(b"x", "text/plain", bad_name).unwrap_err();
         assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
@@ -181,10 +245,8 @@ fn blob_names_and_hashes_are_validated() {
     assert!(error.to_string().contains(&absent));
 }
 
-#[test]
-fn corrupted_blob_is_detected_and_repaired_by_storing_it_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn corrupted_blob_is_detected_and_repaired_by_storing_it_again(db: TestDb) {
+    let store = db.open();
     let blob = store
         .put_blob(b"pristine bytes", "text/plain", "p.txt")
         .unwrap();
@@ -205,10 +267,8 @@ fn corrupted_blob_is_detected_and_repaired_by_storing_it_again() {
     assert!(store.check_integrity().unwrap().is_ok());
 }
 
-#[test]
-fn stale_temporary_files_are_removed_on_open_and_fresh_ones_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn stale_temporary_files_are_removed_on_open_and_fresh_ones_kept(db: TestDb) {
+    let store = db.open();
     let blob = store.put_blob(b"abc", "text/plain", "a.txt").unwrap();
     let shard = store.blob_path(&blob.hash).parent().unwrap().to_path_buf();
     drop(store);
@@ -222,7 +282,7 @@ fn stale_temporary_files_are_removed_on_open_and_fresh_ones_kept() {
         .unwrap()
         .set_modified(SystemTime::now() - Duration::from_secs(2 * 3600))
         .unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open();
     assert!(!stale.exists());
     assert!(
         fresh.exists(),
@@ -231,10 +291,8 @@ fn stale_temporary_files_are_removed_on_open_and_fresh_ones_kept() {
     assert_eq!(store.read_blob(&blob.hash).unwrap(), b"abc");
 }
 
-#[test]
-fn campaigns_get_sequential_lab_ids_and_can_be_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn campaigns_get_sequential_lab_ids_and_can_be_found(db: TestDb) {
+    let store = db.open();
     let big_seed = u64::MAX - 3; // does not fit SQLite's signed integers
     let a = store.create_campaign(&new_campaign("a", big_seed)).unwrap();
     let b = store.create_campaign(&new_campaign("b", 2)).unwrap();
@@ -318,10 +376,8 @@ fn statuses_round_trip_through_their_names() {
     assert!(error.to_string().contains("paused"), "{error}");
 }
 
-#[test]
-fn experiment_life_cycle_round_trips_every_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn experiment_life_cycle_round_trips_every_field(db: TestDb) {
+    let store = db.open();
     let campaign = store.create_campaign(&new_campaign("cdse", 7)).unwrap();
     assert_eq!(store.latest_planner_state(&campaign.id).unwrap(), None);
 
@@ -386,10 +442,8 @@ fn experiment_life_cycle_round_trips_every_field() {
     assert!(store.check_integrity().unwrap().is_ok());
 }
 
-#[test]
-fn planning_a_taken_seq_or_for_an_unknown_campaign_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn planning_a_taken_seq_or_for_an_unknown_campaign_fails(db: TestDb) {
+    let store = db.open();
     let campaign = store.create_campaign(&new_campaign("cdse", 7)).unwrap();
     store.record_planned(&planned(&campaign.id, 7)).unwrap();
     let error = store.record_planned(&planned(&campaign.id, 7)).unwrap_err();
@@ -420,10 +474,8 @@ fn planning_a_taken_seq_or_for_an_unknown_campaign_fails() {
     assert_eq!(store.experiments(&campaign.id).unwrap().len(), 1);
 }
 
-#[test]
-fn completing_twice_fails_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn completing_twice_fails_and_changes_nothing(db: TestDb) {
+    let store = db.open();
     let campaign = store.create_campaign(&new_campaign("cdse", 7)).unwrap();
     let experiment = store.record_planned(&planned(&campaign.id, 7)).unwrap();
     store
@@ -468,10 +520,8 @@ fn completing_twice_fails_and_changes_nothing() {
     assert_eq!(error.to_string(), "experiment C0001-E008 is already failed");
 }
 
-#[test]
-fn completing_an_unknown_experiment_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn completing_an_unknown_experiment_fails(db: TestDb) {
+    let store = db.open();
     let done = completion(&store, "no-such-experiment", 1, 64).unwrap();
     let error = store.record_completed(&done).unwrap_err();
     assert_eq!(
@@ -498,15 +548,13 @@ fn completing_an_unknown_experiment_fails() {
 
 /// A completion that fails part-way must leave no trace: every row written before the failing
 /// one is rolled back, and the experiment can still be completed afterwards.
-#[test]
-fn a_completion_rejected_mid_transaction_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+fn a_completion_rejected_mid_transaction_writes_nothing(db: TestDb) {
+    let store = db.open();
     let campaign = store.create_campaign(&new_campaign("cdse", 7)).unwrap();
     let experiment = store.record_planned(&planned(&campaign.id, 1)).unwrap();
     let valid = completion(&store, &experiment.id, 1, 2048).unwrap();
-    let conn = raw(dir.path());
-    let completion_rows = |conn: &Connection| {
+    let mut raw = db.raw();
+    let completion_rows = |raw: &mut Raw| {
         [
             "SELECT COUNT(*) FROM steps WHERE kind = 'run'",
             "SELECT COUNT(*) FROM measurements",
@@ -516,9 +564,9 @@ fn a_completion_rejected_mid_transaction_writes_nothing() {
             "SELECT COUNT(*) FROM planner_states",
             "SELECT COUNT(*) FROM experiments WHERE status != 'planned'",
         ]
-        .map(|sql| count(conn, sql))
+        .map(|sql| raw.count(sql))
     };
-    let blobs_before = count(&conn, "SELECT COUNT(*) FROM blobs");
+    let blobs_before = raw.count("SELECT COUNT(*) FROM blobs");
 
     // The last result is NaN: steps, measurements, analyses and three results are already
     // inserted when it is rejected.
@@ -565,26 +613,24 @@ fn a_completion_rejected_mid_transaction_writes_nothing() {
             error.to_string().starts_with(expected_in_message),
             "{error}\n  expected to start with: {expected_in_message}"
         );
-        assert_eq!(completion_rows(&conn), [0; 7], "after: {error}");
-        assert_eq!(count(&conn, "SELECT COUNT(*) FROM blobs"), blobs_before);
+        assert_eq!(completion_rows(&mut raw), [0; 7], "after: {error}");
+        assert_eq!(raw.count("SELECT COUNT(*) FROM blobs"), blobs_before);
         let stored = store.experiment(&experiment.id).unwrap().unwrap();
         assert_eq!(stored, experiment, "experiment changed after: {error}");
     }
     assert!(store.check_integrity().unwrap().is_ok());
 
     store.record_completed(&valid).unwrap();
-    assert_eq!(completion_rows(&conn), [3, 3, 1, 2, 4, 1, 1]);
+    assert_eq!(completion_rows(&mut raw), [3, 3, 1, 2, 4, 1, 1]);
 }
 
-#[test]
-fn concurrent_stores_assign_distinct_lab_ids() {
-    let dir = tempfile::tempdir().unwrap();
+fn concurrent_stores_assign_distinct_lab_ids(db: TestDb) {
     let threads: Vec<_> = (0..4)
         .map(|t| {
-            let path = dir.path().to_path_buf();
+            let config = db.config().clone();
             std::thread::spawn(move || {
                 // Each thread opens its own store (own connection), as separate processes would.
-                let store = Store::open(&path).unwrap();
+                let store = Store::open_with(&config).unwrap();
                 (0..5)
                     .map(|i| {
                         store
@@ -603,4 +649,49 @@ fn concurrent_stores_assign_distinct_lab_ids() {
     lab_ids.sort();
     let expected: Vec<String> = (1..=20).map(|n| format!("C{n:04}")).collect();
     assert_eq!(lab_ids, expected);
+}
+
+/// A PostgreSQL connection the server drops (restart, idle timeout, an administrator) is
+/// re-established by the next call instead of failing every call from then on.
+#[test]
+fn postgres_store_reconnects_after_the_server_drops_its_connection() {
+    let Some(db) = TestDb::postgres("reconnects") else {
+        return;
+    };
+    let schema = db.config().postgres_schema.clone().unwrap();
+    let mut config = db.config().clone();
+    // Tag the store's connection so that only it is terminated (tests run in parallel).
+    let separator = if config.database_url.as_deref().unwrap().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    config.database_url = Some(format!(
+        "{}{separator}application_name={schema}",
+        config.database_url.as_deref().unwrap()
+    ));
+    let store = Store::open_with(&config).unwrap();
+    let campaign = store.create_campaign(&new_campaign("a", 1)).unwrap();
+    let terminated = db.raw().count(&format!(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = '{schema}') AS t"
+    ));
+    assert_eq!(terminated, 1);
+    // The client notices the closed socket asynchronously.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let found = loop {
+        match store.campaign(&campaign.id) {
+            Ok(found) => break found,
+            Err(error) if std::time::Instant::now() < deadline => {
+                assert!(matches!(error, StoreError::Database { .. }), "{error}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("no reconnection: {error}"),
+        }
+    };
+    assert_eq!(found, Some(campaign));
+    assert_eq!(
+        store.create_campaign(&new_campaign("b", 2)).unwrap().lab_id,
+        "C0002"
+    );
 }

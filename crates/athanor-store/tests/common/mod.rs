@@ -7,13 +7,16 @@
 
 use athanor_model::{Origin, ProcessStep, PropertyValue, Quantity, Recipe};
 use athanor_store::{
-    AnalysisRecord, CompletedExperiment, MeasurementRecord, NewCampaign, PlannedExperiment, Store,
-    StoreError,
+    AnalysisRecord, BackendKind, CompletedExperiment, MeasurementRecord, NewCampaign,
+    PlannedExperiment, Store, StoreConfig, StoreError, DATABASE_FILE_NAME,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn new_campaign(name: &str, seed: u64) -> NewCampaign {
     NewCampaign {
@@ -205,4 +208,218 @@ pub fn completion(
         results: expected_results(seq),
         planner_state_json: planner_state(seq),
     })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Backends: every behavioural test runs on SQLite and, when ATHANOR_TEST_POSTGRES_URL is set, on
+// PostgreSQL, each time in a fresh store of its own.
+// ------------------------------------------------------------------------------------------------
+
+/// The environment variable naming a PostgreSQL server for the tests
+/// (`postgres://user@host:port/dbname`); `scripts/test.sh` starts a throw-away server and sets
+/// it. Unset, the PostgreSQL variants of the tests are skipped (loudly).
+pub const POSTGRES_URL_ENV: &str = "ATHANOR_TEST_POSTGRES_URL";
+
+/// A fresh, empty store location for one test: a temporary data directory and, for
+/// PostgreSQL, a schema of its own (dropped again when the test ends).
+pub struct TestDb {
+    root: tempfile::TempDir,
+    config: StoreConfig,
+}
+
+impl TestDb {
+    /// SQLite in a new temporary directory.
+    pub fn sqlite() -> TestDb {
+        let root = tempfile::tempdir().expect("create a temporary directory");
+        let config = StoreConfig::sqlite(root.path().join("lab"));
+        TestDb { root, config }
+    }
+
+    /// PostgreSQL in a new schema named after the test, or `None` (after printing why) when
+    /// no server is configured.
+    pub fn postgres(test: &str) -> Option<TestDb> {
+        let Ok(url) = std::env::var(POSTGRES_URL_ENV) else {
+            eprintln!(
+                "SKIPPED (no {POSTGRES_URL_ENV}): PostgreSQL variant of '{test}' did not run; \
+                 scripts/test.sh starts a server and sets it"
+            );
+            return None;
+        };
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let short: String = test.chars().take(32).collect();
+        let schema = format!(
+            "t_{short}_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
+        .to_lowercase();
+        let root = tempfile::tempdir().expect("create a temporary directory");
+        let config =
+            StoreConfig::postgres(url, root.path().join("lab")).with_postgres_schema(schema);
+        Some(TestDb { root, config })
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The data directory (blobs, and the SQLite file).
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// Opens (another) store on this location.
+    pub fn open(&self) -> Store {
+        Store::open_with(&self.config).expect("open the test store")
+    }
+
+    /// Which engine the test runs on.
+    pub fn kind(&self) -> BackendKind {
+        self.config
+            .backend_kind()
+            .expect("valid test configuration")
+    }
+
+    /// A direct connection to the database, to look at what the store wrote.
+    pub fn raw(&self) -> Raw {
+        match (&self.config.database_url, &self.config.postgres_schema) {
+            (Some(url), Some(schema)) => {
+                let mut client = postgres::Client::connect(url, postgres::NoTls)
+                    .expect("connect to the test PostgreSQL server");
+                client
+                    .batch_execute(&format!("SET search_path TO \"{schema}\""))
+                    .expect("select the test schema");
+                Raw::Postgres(client)
+            }
+            _ => Raw::Sqlite(
+                rusqlite::Connection::open(self.data_dir().join(DATABASE_FILE_NAME))
+                    .expect("open the test database"),
+            ),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let (Some(url), Some(schema)) = (&self.config.database_url, &self.config.postgres_schema)
+        {
+            // Best effort: the server is thrown away after the run anyway.
+            if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
+                let _ =
+                    client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+            }
+        }
+        let _ = &self.root;
+    }
+}
+
+/// A direct connection to a test store's database.
+pub enum Raw {
+    /// The SQLite file.
+    Sqlite(rusqlite::Connection),
+    /// The PostgreSQL database, with the test's schema on the search path.
+    Postgres(postgres::Client),
+}
+
+impl Raw {
+    /// The single integer a query such as `SELECT COUNT(*) …` returns.
+    pub fn count(&mut self, sql: &str) -> i64 {
+        match self {
+            Raw::Sqlite(conn) => conn.query_row(sql, [], |row| row.get(0)).unwrap(),
+            Raw::Postgres(client) => client.query_one(sql, &[]).unwrap().get(0),
+        }
+    }
+
+    /// Runs a statement.
+    pub fn execute(&mut self, sql: &str) {
+        match self {
+            Raw::Sqlite(conn) => conn.execute_batch(sql).unwrap(),
+            Raw::Postgres(client) => client.batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// Names of the tables in the store's database (schema), sorted.
+    pub fn tables(&mut self) -> Vec<String> {
+        let mut names: Vec<String> = match self {
+            Raw::Sqlite(conn) => {
+                let mut statement = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .unwrap();
+                statement
+                    .query_map([], |row| row.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Raw::Postgres(client) => client
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema()",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        };
+        names.sort();
+        names
+    }
+
+    /// How many schema objects (tables, indices, …) exist: must not grow when a store is
+    /// reopened.
+    pub fn schema_object_count(&mut self) -> i64 {
+        match self {
+            Raw::Sqlite(_) => self.count("SELECT COUNT(*) FROM sqlite_master"),
+            Raw::Postgres(_) => self.count(
+                "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema()",
+            ),
+        }
+    }
+
+    /// Marks the database as written by a newer build.
+    pub fn set_schema_version(&mut self, version: u32) {
+        match self {
+            Raw::Sqlite(conn) => conn.pragma_update(None, "user_version", version).unwrap(),
+            Raw::Postgres(client) => {
+                client
+                    .execute(
+                        "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 'test')",
+                        &[&i64::from(version)],
+                    )
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// Defines each listed test twice, `sqlite::NAME` and `postgres::NAME`, calling the function
+/// `NAME(TestDb)` of the enclosing module with a fresh store of that backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::common::TestDb::sqlite());
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = $crate::common::TestDb::postgres(stringify!($name)) {
+                        super::$name(db);
+                    }
+                }
+            )*
+        }
+    };
 }

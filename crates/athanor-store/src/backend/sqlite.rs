@@ -1,0 +1,220 @@
+//! The SQLite backend: one file in the data directory, WAL mode, `synchronous = FULL`.
+
+use super::{DbError, Row, Tx, Value};
+use crate::error::{db, Result, StoreError};
+use crate::schema;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How long a writer waits for another process's write transaction before giving up. Writes are
+/// short (milliseconds), so waiting this long only happens when something is stuck.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open SQLite database; its methods serialise on one connection.
+pub(crate) struct SqliteBackend {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database file, configures the connection and applies any
+    /// pending migrations.
+    pub(crate) fn open(path: &Path) -> Result<SqliteBackend> {
+        let mut conn = Connection::open(path).map_err(db(format!("open {}", path.display())))?;
+        configure(&conn)?;
+        schema::migrate_sqlite(&mut conn, path)?;
+        Ok(SqliteBackend {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held dropped its transaction (rolled back), so the
+        // connection is still usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `BEGIN IMMEDIATE`: takes the write lock up front. A deferred transaction that reads and
+    /// then writes can fail with SQLITE_BUSY without waiting when another process wrote in
+    /// between; an immediate one waits its turn (busy timeout) instead.
+    pub(crate) fn write<T>(
+        &self,
+        what: &str,
+        work: impl FnOnce(&mut dyn Tx) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(format!("begin a transaction to {what}")))?;
+        let value = work(&mut SqliteTx(&tx))?;
+        tx.commit()
+            .map_err(db(format!("commit the transaction to {what}")))?;
+        Ok(value)
+    }
+
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        // A deferred transaction that only reads: one snapshot of the WAL.
+        let tx = conn.transaction().map_err(db("begin a read transaction"))?;
+        let value = work(&mut SqliteTx(&tx))?;
+        tx.commit().map_err(db("end a read transaction"))?;
+        Ok(value)
+    }
+
+    pub(crate) fn autocommit<T>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let conn = self.lock();
+        work(&mut SqliteTx(&conn))
+    }
+
+    pub(crate) fn schema_version(&self) -> Result<u32> {
+        schema::sqlite_schema_version(&self.lock())
+    }
+
+    pub(crate) fn engine_problems(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut tx = SqliteTx(&conn);
+        let mut problems = Vec::new();
+        let messages: Vec<String> = tx
+            .query("PRAGMA integrity_check", &[])
+            .and_then(|rows| rows.iter().map(|row| row.text(0)).collect())
+            .map_err(crate::error::db_boxed("run the SQLite integrity check"))?;
+        if messages != ["ok"] {
+            problems.extend(
+                messages
+                    .into_iter()
+                    .map(|m| format!("SQLite integrity check: {m}")),
+            );
+        }
+        let dangling = tx
+            .query("PRAGMA foreign_key_check", &[])
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        Ok(format!(
+                            "table {} row {} refers to a missing row of {}",
+                            row.text(0)?,
+                            row.int(1).unwrap_or(-1),
+                            row.text(2)?
+                        ))
+                    })
+                    .collect::<std::result::Result<Vec<_>, DbError>>()
+            })
+            .map_err(crate::error::db_boxed("run the SQLite foreign key check"))?;
+        problems.extend(dangling);
+        Ok(problems)
+    }
+}
+
+/// The shared code's view of an SQLite connection or transaction (a `Transaction` derefs to its
+/// `Connection`).
+struct SqliteTx<'c>(&'c Connection);
+
+impl Tx for SqliteTx<'_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let changed = statement.execute(rusqlite::params_from_iter(params.iter()))?;
+        Ok(changed as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let columns = statement.column_count();
+        let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = (0..columns)
+                .map(|index| {
+                    Ok(match row.get_ref(index)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(number) => Value::Integer(number),
+                        ValueRef::Real(number) => Value::Real(number),
+                        ValueRef::Text(bytes) => Value::Text(String::from_utf8(bytes.to_vec())?),
+                        ValueRef::Blob(_) => {
+                            return Err(DbError::from(format!(
+                                "column {index} holds a BLOB; the store never writes one"
+                            )))
+                        }
+                    })
+                })
+                .collect::<std::result::Result<Vec<Value>, DbError>>()?;
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(number) => ValueRef::Integer(*number),
+            Value::Real(number) => ValueRef::Real(*number),
+            Value::Text(text) => ValueRef::Text(text.as_bytes()),
+        }))
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    // First, so that switching the journal mode waits for other processes too.
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(db("set the busy timeout"))?;
+    let mode = switch_to_wal(conn)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::database(
+            "switch to WAL journal mode",
+            std::io::Error::other(format!("SQLite kept journal mode '{mode}'")),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db("set synchronous = FULL"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(db("enable foreign keys"))?;
+    let foreign_keys: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .map_err(db("check that foreign keys are enforced"))?;
+    if !foreign_keys {
+        return Err(StoreError::database(
+            "enable foreign keys",
+            std::io::Error::other("this SQLite build does not enforce foreign keys"),
+        ));
+    }
+    Ok(())
+}
+
+/// Puts the database in WAL mode (persistent, so usually already set). When several processes
+/// open a new database at once, SQLite can answer SQLITE_BUSY to the switch without consulting
+/// the busy handler, so BUSY is retried here until the busy timeout has passed.
+fn switch_to_wal(conn: &Connection) -> Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let attempt = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(mode)
+                } else {
+                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                }
+            });
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other.map_err(db("switch to WAL journal mode")),
+        }
+    }
+}
