@@ -13,7 +13,7 @@ use anyhow::Context;
 use athanor_lab::campaign::load_campaign;
 use athanor_lab::runner::{run_campaign, Event};
 use athanor_lab::LabError;
-use athanor_store::Store;
+use athanor_store::{Store, StoreConfig};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -31,11 +31,40 @@ struct Cli {
     command: Command,
 }
 
+/// Where the data live: a data directory (SQLite database and blobs) and, optionally, a
+/// PostgreSQL database that holds the records instead of the SQLite file.
 #[derive(clap::Args, Clone)]
-struct DataDirArg {
+pub struct DataDirArg {
     /// Directory holding the database and raw files.
     #[arg(long, env = "ATHANOR_DATA_DIR", default_value = "athanor-data")]
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Keep the records in this PostgreSQL database (postgres://user@host:port/db) instead of
+    /// DATA_DIR/athanor.sqlite; raw files stay in DATA_DIR.
+    #[arg(long, env = "ATHANOR_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DataDirArg {
+    /// Opens (creating if needed) the store.
+    pub fn open(&self) -> anyhow::Result<Store> {
+        let config = match &self.database_url {
+            Some(url) => StoreConfig::postgres(url.clone(), self.data_dir.clone()),
+            None => StoreConfig::sqlite(self.data_dir.clone()),
+        };
+        Store::open_with(&config)
+            .with_context(|| format!("opening the data directory {}", self.data_dir.display()))
+    }
+
+    /// Opens a store that must already hold data (for reading commands).
+    pub fn open_existing(&self) -> anyhow::Result<Store> {
+        if self.database_url.is_none() && !self.data_dir.join("athanor.sqlite").exists() {
+            anyhow::bail!(
+                "no Athanor data in {} (run a campaign first, or pass --data-dir)",
+                self.data_dir.display()
+            );
+        }
+        self.open()
+    }
 }
 
 #[derive(Subcommand)]
@@ -191,12 +220,12 @@ fn main() -> ExitCode {
             seed,
             data,
             json,
-        } => cmd_run(&campaign, seed, &data.data_dir, json),
+        } => cmd_run(&campaign, seed, &data, json),
         Command::Show {
             campaign,
             data,
             json,
-        } => output::show(&data.data_dir, campaign.as_deref(), json).map_err(Failure::from),
+        } => output::show(&data, campaign.as_deref(), json).map_err(Failure::from),
         Command::Export {
             format,
             campaign,
@@ -204,14 +233,14 @@ fn main() -> ExitCode {
             data,
         } => {
             let json = matches!(format, ExportFormat::Json);
-            output::export(&data.data_dir, campaign.as_deref(), json, output.as_deref())
+            output::export(&data, campaign.as_deref(), json, output.as_deref())
                 .map_err(Failure::from)
         }
         Command::Plot {
             campaign,
             output,
             data,
-        } => output::plot(&data.data_dir, campaign.as_deref(), output.as_deref())
+        } => output::plot(&data, campaign.as_deref(), output.as_deref())
             .map(|path| println!("{}", path.display()))
             .map_err(Failure::from),
         Command::Inspect { file, preview } => {
@@ -259,7 +288,7 @@ fn restore_default_sigpipe() {
 fn cmd_run(
     path: &std::path::Path,
     seed: Option<u64>,
-    data_dir: &std::path::Path,
+    data: &DataDirArg,
     json: bool,
 ) -> Result<(), Failure> {
     // Everything about the campaign file is checked before anything is written.
@@ -270,8 +299,7 @@ fn cmd_run(
     for note in &campaign.notes {
         eprintln!("note: {note}");
     }
-    let store = Store::open(data_dir)
-        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let store = data.open()?;
     let bar = ProgressBar::new(campaign.budget as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg}")
@@ -315,7 +343,7 @@ fn cmd_run(
     bar.finish_and_clear();
     output::print_summary(&summary, &campaign);
     // The plot is a convenience: failing to draw it must not fail a finished campaign.
-    match output::plot(data_dir, Some(&summary.campaign_id), None) {
+    match output::plot(data, Some(&summary.campaign_id), None) {
         Ok(path) => println!("Plot: {}", path.display()),
         Err(e) => eprintln!("warning: could not draw the convergence plot: {e:#}"),
     }

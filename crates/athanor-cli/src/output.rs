@@ -1,5 +1,6 @@
 //! Human and machine output: run summaries, `show` tables and `export` files.
 
+use crate::DataDirArg;
 use anyhow::{bail, Context};
 use athanor_lab::campaign::Campaign;
 use athanor_lab::runner::CampaignSummary;
@@ -124,16 +125,6 @@ pub fn summary_json(s: &CampaignSummary) -> serde_json::Value {
     })
 }
 
-fn open_existing(data_dir: &Path) -> anyhow::Result<Store> {
-    if !data_dir.join("athanor.sqlite").exists() {
-        bail!(
-            "no Athanor data in {} (run a campaign first, or pass --data-dir)",
-            data_dir.display()
-        );
-    }
-    Store::open(data_dir).with_context(|| format!("opening {}", data_dir.display()))
-}
-
 fn selected(store: &Store, campaign: Option<&str>) -> anyhow::Result<Vec<CampaignRecord>> {
     match campaign {
         None => Ok(store.campaigns()?),
@@ -159,8 +150,9 @@ fn experiment_json(e: &ExperimentRecord) -> serde_json::Value {
 }
 
 /// `athanor show`.
-pub fn show(data_dir: &Path, campaign: Option<&str>, json: bool) -> anyhow::Result<()> {
-    let store = open_existing(data_dir)?;
+pub fn show(data: &DataDirArg, campaign: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let data_dir = &data.data_dir;
+    let store = data.open_existing()?;
     let campaigns = selected(&store, campaign)?;
     if json {
         let mut all = Vec::new();
@@ -212,12 +204,12 @@ pub fn show(data_dir: &Path, campaign: Option<&str>, json: bool) -> anyhow::Resu
 
 /// `athanor export`: one row per experiment.
 pub fn export(
-    data_dir: &Path,
+    data: &DataDirArg,
     campaign: Option<&str>,
     json: bool,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let store = open_existing(data_dir)?;
+    let store = data.open_existing()?;
     let campaigns = selected(&store, campaign)?;
     let mut rows: Vec<(CampaignRecord, ExperimentRecord)> = Vec::new();
     for c in campaigns {
@@ -327,11 +319,12 @@ pub fn campaign_of(record: &CampaignRecord) -> anyhow::Result<Campaign> {
 
 /// `athanor plot`: writes the convergence SVG and returns its path.
 pub fn plot(
-    data_dir: &Path,
+    data: &DataDirArg,
     campaign: Option<&str>,
     output: Option<&Path>,
 ) -> anyhow::Result<std::path::PathBuf> {
-    let store = open_existing(data_dir)?;
+    let data_dir = &data.data_dir;
+    let store = data.open_existing()?;
     let record = match campaign {
         Some(_) => selected(&store, campaign)?.remove(0),
         None => match store.campaigns()?.pop() {

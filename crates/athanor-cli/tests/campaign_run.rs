@@ -95,3 +95,71 @@ fn walk(dir: &std::path::Path) -> usize {
     }
     n
 }
+
+#[test]
+fn short_campaign_runs_on_postgres() {
+    let Ok(url) = std::env::var("ATHANOR_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED (no ATHANOR_TEST_POSTGRES_URL): the campaign on PostgreSQL was not run");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A name of its own, so reruns against the same database start a new campaign.
+    let unique = format!(
+        "name = \"cdse-zns-620nm-pg-{}-{}\"",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let campaign = campaign_variant(
+        dir.path(),
+        "pg.toml",
+        &[
+            ("name = \"cdse-zns-620nm\"", unique.as_str()),
+            ("budget = 40", "budget = 4"),
+            ("initial = 10", "initial = 3"),
+            ("stop_when_satisfied = true", "stop_when_satisfied = false"),
+        ],
+    );
+    let data = dir.path().join("blobs-only");
+    let (c, d) = (campaign.to_str().unwrap(), data.to_str().unwrap());
+    let out = run(&["run", c, "--data-dir", d, "--database-url", &url, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = last_json_line(&out);
+    assert_eq!(summary["experiments"], 4);
+    assert!(
+        !data.join("athanor.sqlite").exists(),
+        "records go to PostgreSQL, not SQLite"
+    );
+    assert_eq!(
+        walk(&data.join("blobs")),
+        8,
+        "raw files stay in the data directory"
+    );
+
+    let campaign_id = summary["campaign_id"].as_str().unwrap();
+    let show = run(&[
+        "show",
+        campaign_id,
+        "--json",
+        "--data-dir",
+        d,
+        "--database-url",
+        &url,
+    ]);
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(doc[0]["experiments"].as_array().unwrap().len(), 4);
+    // Resuming on PostgreSQL runs nothing new.
+    let again = run(&["run", c, "--data-dir", d, "--database-url", &url, "--json"]);
+    assert_eq!(last_json_line(&again)["executed_now"], 0);
+}

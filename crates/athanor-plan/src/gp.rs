@@ -39,6 +39,9 @@ use crate::PlanError;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::linalg::cholesky::llt::inverse::{inverse, inverse_scratch};
+use faer::linalg::triangular_solve::{
+    solve_lower_triangular_in_place, solve_upper_triangular_in_place,
+};
 use faer::{Mat, Par};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -120,6 +123,12 @@ pub struct FitOptions {
     pub min_noise_variance: f64,
     /// Seed of the random restarts.
     pub seed: u64,
+    /// Most training points used to choose the hyperparameters. Larger data sets are
+    /// subsampled (evenly spaced in the order given) for the hyperparameter search only; the
+    /// final model is conditioned on every point. Each likelihood evaluation costs `O(n³)`,
+    /// and a few hundred points pin the hyperparameters down as well as a few thousand
+    /// (subset-of-data hyperparameter estimation, Rasmussen & Williams 2006, §8.3.1).
+    pub max_fit_points: usize,
 }
 
 impl Default for FitOptions {
@@ -129,6 +138,7 @@ impl Default for FitOptions {
             max_iterations: 80,
             min_noise_variance: 1e-6,
             seed: 0,
+            max_fit_points: 128,
         }
     }
 }
@@ -141,8 +151,10 @@ pub struct GaussianProcess {
     inputs: Vec<f64>,
     /// `1 / ℓ_j²`.
     inverse_squared_lengthscales: Vec<f64>,
-    /// Lower Cholesky factor of `K`, row-major `n × n`.
+    /// Lower Cholesky factor of `K`, row-major `n × n` (for one-point predictions).
     cholesky: Vec<f64>,
+    /// The same factor as a column-major matrix (for batched triangular solves).
+    cholesky_matrix: Mat<f64>,
     /// `K⁻¹ z`.
     weights: Vec<f64>,
     hyperparameters: Hyperparameters,
@@ -157,7 +169,8 @@ struct Training {
     n: usize,
     dims: usize,
     z: Vec<f64>,
-    /// For pairs `(a, b)` with `b < a`, in order `a = 1..n, b = 0..a`: `(x_aj − x_bj)²`.
+    /// For pairs `(a, b)` with `b < a`, in column order `b = 0..n, a = b+1..n` (the storage
+    /// order of the column-major covariance): `(x_aj − x_bj)²`.
     pair_squared_differences: Vec<f64>,
 }
 
@@ -176,8 +189,8 @@ impl Training {
         let n = x.len();
         let dims = x[0].len();
         let mut pair_squared_differences = Vec::with_capacity(n * n.saturating_sub(1) / 2 * dims);
-        for a in 1..n {
-            for b in 0..a {
+        for b in 0..n {
+            for a in b + 1..n {
                 for (xa, xb) in x[a].iter().zip(&x[b]) {
                     pair_squared_differences.push((xa - xb) * (xa - xb));
                 }
@@ -208,23 +221,22 @@ impl Training {
         let mut pair_g = Vec::with_capacity(if with_gradient { pairs } else { 0 });
         let mut k = Mat::<f64>::zeros(n, n);
         let mut p = 0;
-        for a in 1..n {
-            for b in 0..a {
+        for b in 0..n {
+            let column = k.col_as_slice_mut(b);
+            column[b] = signal + noise + JITTER;
+            for entry in &mut column[b + 1..] {
                 let sq = &self.pair_squared_differences[p * d..(p + 1) * d];
                 let r2: f64 = sq.iter().zip(&inv_sq_ls).map(|(s, w)| s * w).sum();
                 let rho = SQRT5 * r2.sqrt();
                 let e = (-rho).exp();
                 let kv = signal * (1.0 + rho + rho * rho / 3.0) * e;
-                k[(a, b)] = kv;
+                *entry = kv;
                 pair_kernel.push(kv);
                 if with_gradient {
                     pair_g.push(signal * (5.0 / 3.0) * (1.0 + rho) * e);
                 }
                 p += 1;
             }
-        }
-        for a in 0..n {
-            k[(a, a)] = signal + noise + JITTER;
         }
 
         let mut buffer = MemBuffer::new(cholesky_in_place_scratch::<f64>(
@@ -242,9 +254,7 @@ impl Training {
         .ok()?;
         let mut l = k;
         for j in 1..n {
-            for i in 0..j {
-                l[(i, j)] = 0.0;
-            }
+            l.col_as_slice_mut(j)[..j].fill(0.0);
         }
         let mut log_det_half = 0.0;
         for i in 0..n {
@@ -255,21 +265,10 @@ impl Training {
             log_det_half += lii.ln();
         }
         // α = L⁻ᵀ L⁻¹ z by forward and back substitution.
-        let mut alpha = self.z.clone();
-        for i in 0..n {
-            let mut s = alpha[i];
-            for j in 0..i {
-                s -= l[(i, j)] * alpha[j];
-            }
-            alpha[i] = s / l[(i, i)];
-        }
-        for i in (0..n).rev() {
-            let mut s = alpha[i];
-            for j in i + 1..n {
-                s -= l[(j, i)] * alpha[j];
-            }
-            alpha[i] = s / l[(i, i)];
-        }
+        let mut alpha_column = Mat::<f64>::from_fn(n, 1, |i, _| self.z[i]);
+        solve_lower_triangular_in_place(l.as_ref(), alpha_column.as_mut(), Par::Seq);
+        solve_upper_triangular_in_place(l.transpose(), alpha_column.as_mut(), Par::Seq);
+        let alpha = alpha_column.col_as_slice(0).to_vec();
         let fit_term: f64 = self.z.iter().zip(&alpha).map(|(z, a)| z * a).sum();
         let lml =
             -0.5 * fit_term - log_det_half - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
@@ -289,19 +288,18 @@ impl Training {
             );
             let mut grad = vec![0.0; d + 2];
             let mut trace_w = 0.0;
-            for a in 0..n {
-                trace_w += alpha[a] * alpha[a] - k_inv[(a, a)];
-            }
             let mut signal_off_diagonal = 0.0;
             let mut p = 0;
-            for a in 1..n {
-                for b in 0..a {
-                    let w = alpha[a] * alpha[b] - k_inv[(a, b)];
+            for b in 0..n {
+                let k_inv_column = k_inv.col_as_slice(b);
+                trace_w += alpha[b] * alpha[b] - k_inv_column[b];
+                for a in b + 1..n {
+                    let w = alpha[a] * alpha[b] - k_inv_column[a];
                     signal_off_diagonal += w * pair_kernel[p];
                     let wg = w * pair_g[p];
                     let sq = &self.pair_squared_differences[p * d..(p + 1) * d];
-                    for j in 0..d {
-                        grad[j] += wg * sq[j];
+                    for (g, s) in grad[..d].iter_mut().zip(sq) {
+                        *g += wg * s;
                     }
                     p += 1;
                 }
@@ -324,6 +322,26 @@ impl Training {
             gradient,
         })
     }
+}
+
+/// `Σ a_i b_i` with eight independent partial sums, so the compiler can vectorise it (a
+/// single running sum is a serial dependency chain).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut partial = [0.0f64; 8];
+    let chunks_a = a.chunks_exact(8);
+    let chunks_b = b.chunks_exact(8);
+    let tail: f64 = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (ca, cb) in chunks_a.zip(chunks_b) {
+        for k in 0..8 {
+            partial[k] += ca[k] * cb[k];
+        }
+    }
+    partial.iter().sum::<f64>() + tail
 }
 
 /// Log density of the hyperparameter priors (up to a constant) and its gradient with respect
@@ -450,7 +468,20 @@ impl GaussianProcess {
         let dims = validate_training(x, y)?;
         let (mean, scale) = standardisation(y);
         let z: Vec<f64> = y.iter().map(|v| (v - mean) / scale).collect();
-        let training = Training::new(x, z);
+        let training = Training::new(x, z.clone());
+        // The hyperparameter search sees an evenly spaced subset of large data sets.
+        let subset_size = options.max_fit_points.max(2 * dims + 2);
+        let search_training = if x.len() > subset_size {
+            let picks: Vec<usize> = (0..subset_size)
+                .map(|i| i * x.len() / subset_size)
+                .collect();
+            let xs: Vec<Vec<f64>> = picks.iter().map(|&i| x[i].clone()).collect();
+            let zs: Vec<f64> = picks.iter().map(|&i| z[i]).collect();
+            Some(Training::new(&xs, zs))
+        } else {
+            None
+        };
+        let search_training = search_training.as_ref().unwrap_or(&training);
 
         let min_noise = options
             .min_noise_variance
@@ -479,7 +510,7 @@ impl GaussianProcess {
         }
 
         let negative_log_posterior = |theta: &[f64]| -> Option<(f64, Vec<f64>)> {
-            let f = training.factorise(theta, true)?;
+            let f = search_training.factorise(theta, true)?;
             let (prior, prior_grad) = log_prior(theta, dims);
             let grad = f.gradient?;
             let value = -(f.log_marginal_likelihood + prior);
@@ -546,6 +577,7 @@ impl GaussianProcess {
         let hyperparameters = Hyperparameters::from_log_vector(theta);
         Ok(GaussianProcess {
             dims,
+            cholesky_matrix: f.cholesky,
             inputs: x.iter().flatten().copied().collect(),
             inverse_squared_lengthscales: hyperparameters
                 .lengthscales
@@ -597,11 +629,7 @@ impl GaussianProcess {
         let mut explained = 0.0;
         for i in 0..n {
             let row = &self.cholesky[i * n..i * n + i];
-            let mut s = v[i];
-            for (l, vj) in row.iter().zip(&v[..i]) {
-                s -= l * vj;
-            }
-            let vi = s / self.cholesky[i * n + i];
+            let vi = (v[i] - dot(row, &v[..i])) / self.cholesky[i * n + i];
             v[i] = vi;
             explained += vi * vi;
         }
@@ -610,6 +638,152 @@ impl GaussianProcess {
             self.output_mean + self.output_scale * mean,
             self.output_scale * self.output_scale * variance,
         )
+    }
+
+    /// [`GaussianProcess::predict`] with the gradients of the mean and of the variance with
+    /// respect to `x`: `(mean, variance, ∂mean/∂x, ∂variance/∂x)`. With
+    /// `∂k(x, x_i)/∂x_j = −σ_f² (5/3)(1 + ρ_i) e^{−ρ_i} (x_j − x_ij)/ℓ_j² =: g_i (x_j − x_ij)/ℓ_j²`,
+    /// the mean gradient is `Σ_i α_i ∂k_i/∂x_j` and the variance gradient
+    /// `−2 Σ_i w_i ∂k_i/∂x_j` with `w = K⁻¹ k*` (two triangular solves).
+    /// Useful for gradient-based acquisition optimisation and for sensitivity analysis.
+    pub fn predict_with_gradient(
+        &self,
+        x: &[f64],
+    ) -> Result<(f64, f64, Vec<f64>, Vec<f64>), PlanError> {
+        if x.len() != self.dims {
+            return Err(PlanError::InvalidData(format!(
+                "prediction point has {} coordinates, the model {}",
+                x.len(),
+                self.dims
+            )));
+        }
+        Ok(self.predict_with_gradient_unchecked(x))
+    }
+
+    fn predict_with_gradient_unchecked(&self, x: &[f64]) -> (f64, f64, Vec<f64>, Vec<f64>) {
+        let n = self.weights.len();
+        let d = self.dims;
+        let signal = self.hyperparameters.signal_variance;
+        let mut v = Vec::with_capacity(n);
+        let mut g = Vec::with_capacity(n);
+        let mut mean = 0.0;
+        for i in 0..n {
+            let row = &self.inputs[i * d..(i + 1) * d];
+            let mut r2 = 0.0;
+            for j in 0..d {
+                let diff = x[j] - row[j];
+                r2 += diff * diff * self.inverse_squared_lengthscales[j];
+            }
+            let rho = SQRT5 * r2.sqrt();
+            let e = (-rho).exp();
+            let kv = signal * (1.0 + rho + rho * rho / 3.0) * e;
+            mean += kv * self.weights[i];
+            v.push(kv);
+            g.push(-signal * (5.0 / 3.0) * (1.0 + rho) * e);
+        }
+        // v ← L⁻¹ k*.
+        let mut explained = 0.0;
+        for i in 0..n {
+            let row = &self.cholesky[i * n..i * n + i];
+            let vi = (v[i] - dot(row, &v[..i])) / self.cholesky[i * n + i];
+            v[i] = vi;
+            explained += vi * vi;
+        }
+        // w ← L⁻ᵀ v, column-oriented so that rows of the row-major factor are read.
+        let mut w = v;
+        for i in (0..n).rev() {
+            let wi = w[i] / self.cholesky[i * n + i];
+            w[i] = wi;
+            for (wj, l) in w[..i].iter_mut().zip(&self.cholesky[i * n..i * n + i]) {
+                *wj -= l * wi;
+            }
+        }
+        let variance = (signal - explained).max(1e-12 * signal);
+        let floored = signal - explained < 1e-12 * signal;
+        let mut mean_gradient = vec![0.0; d];
+        let mut variance_gradient = vec![0.0; d];
+        for i in 0..n {
+            let row = &self.inputs[i * d..(i + 1) * d];
+            let a = self.weights[i] * g[i];
+            let b = -2.0 * w[i] * g[i];
+            for j in 0..d {
+                let t = (x[j] - row[j]) * self.inverse_squared_lengthscales[j];
+                mean_gradient[j] += a * t;
+                variance_gradient[j] += b * t;
+            }
+        }
+        let (om, os) = (self.output_mean, self.output_scale);
+        for j in 0..d {
+            mean_gradient[j] *= os;
+            variance_gradient[j] = if floored {
+                0.0
+            } else {
+                os * os * variance_gradient[j]
+            };
+        }
+        (
+            om + os * mean,
+            os * os * variance,
+            mean_gradient,
+            variance_gradient,
+        )
+    }
+
+    /// Posterior means and variances at many points (each a point of `[0,1]^d`), as
+    /// [`GaussianProcess::predict`] gives them one at a time, but computed blockwise: the
+    /// cross-covariances of a block form a matrix `K*` and one triangular solve `L⁻¹ K*`
+    /// (a level-3 BLAS operation) yields all variances.
+    pub fn predict_many(&self, points: &[Vec<f64>]) -> Result<Vec<(f64, f64)>, PlanError> {
+        if let Some(i) = points.iter().position(|p| p.len() != self.dims) {
+            return Err(PlanError::InvalidData(format!(
+                "prediction point {i} has {} coordinates, the model {}",
+                points[i].len(),
+                self.dims
+            )));
+        }
+        Ok(self.predict_many_unchecked(points))
+    }
+
+    /// [`GaussianProcess::predict_many`] for points known to have the right dimension.
+    pub(crate) fn predict_many_unchecked(&self, points: &[Vec<f64>]) -> Vec<(f64, f64)> {
+        /// Points per block: bounds the scratch matrix to `n × 256`.
+        const BLOCK: usize = 256;
+        let n = self.weights.len();
+        let d = self.dims;
+        let signal = self.hyperparameters.signal_variance;
+        let mut out = Vec::with_capacity(points.len());
+        for block in points.chunks(BLOCK) {
+            let mut cross = Mat::<f64>::zeros(n, block.len());
+            let mut means = Vec::with_capacity(block.len());
+            for (j, x) in block.iter().enumerate() {
+                let column = cross.col_as_slice_mut(j);
+                for (i, kv) in column.iter_mut().enumerate() {
+                    let row = &self.inputs[i * d..(i + 1) * d];
+                    let mut r2 = 0.0;
+                    for ((xj, rj), w) in x.iter().zip(row).zip(&self.inverse_squared_lengthscales) {
+                        let diff = xj - rj;
+                        r2 += diff * diff * w;
+                    }
+                    let rho = SQRT5 * r2.sqrt();
+                    *kv = signal * (1.0 + rho + rho * rho / 3.0) * (-rho).exp();
+                }
+                means.push(dot(column, &self.weights));
+            }
+            solve_lower_triangular_in_place(
+                self.cholesky_matrix.as_ref(),
+                cross.as_mut(),
+                Par::Seq,
+            );
+            for (j, mean) in means.into_iter().enumerate() {
+                let v = cross.col_as_slice(j);
+                let variance = (signal - dot(v, v)).max(1e-12 * signal);
+                out.push((
+                    self.output_mean + self.output_scale * mean,
+                    self.output_scale * self.output_scale * variance,
+                ));
+            }
+        }
+        out
     }
 
     /// The hyperparameters in use (standardised output units).
@@ -779,6 +953,56 @@ mod tests {
         }
         assert!(worst < 0.05, "largest test error {worst}");
         assert!(calibrated >= 45, "only {calibrated}/50 errors within 3 sd");
+    }
+
+    #[test]
+    fn batched_predictions_match_single_ones() {
+        let x = crate::sobol::sobol_points(300, 3, 4);
+        let y: Vec<f64> = x.iter().map(|p| (4.0 * p[0]).sin() + p[1] * p[2]).collect();
+        // 300 points exceed the hyperparameter subset: the model still uses all of them.
+        let gp = GaussianProcess::fit(&x, &y).unwrap();
+        assert_eq!(gp.len(), 300);
+        let test = crate::sobol::sobol_points(600, 3, 8);
+        let many = gp.predict_many(&test).unwrap();
+        for (p, (m, v)) in test.iter().zip(&many) {
+            let (m1, v1) = gp.predict(p).unwrap();
+            assert!((m - m1).abs() < 1e-9 * (1.0 + m1.abs()), "{m} vs {m1}");
+            assert!((v - v1).abs() < 1e-9 * (1.0 + v1), "{v} vs {v1}");
+        }
+        assert!(gp.predict_many(&[vec![0.5]]).is_err());
+    }
+
+    #[test]
+    fn prediction_gradients_match_finite_differences() {
+        let x = crate::sobol::sobol_points(25, 3, 6);
+        let y: Vec<f64> = x.iter().map(|p| (4.0 * p[0]).sin() + p[1] * p[2]).collect();
+        let gp = GaussianProcess::fit(&x, &y).unwrap();
+        for p in crate::sobol::sobol_points(5, 3, 9) {
+            let (m, v, dm, dv) = gp.predict_with_gradient(&p).unwrap();
+            let (m1, v1) = gp.predict(&p).unwrap();
+            assert!((m - m1).abs() < 1e-12 && (v - v1).abs() < 1e-12);
+            for j in 0..3 {
+                let h = 1e-6;
+                let mut plus = p.clone();
+                plus[j] += h;
+                let mut minus = p.clone();
+                minus[j] -= h;
+                let (mp, vp) = gp.predict(&plus).unwrap();
+                let (mm, vm) = gp.predict(&minus).unwrap();
+                let fd_m = (mp - mm) / (2.0 * h);
+                let fd_v = (vp - vm) / (2.0 * h);
+                assert!(
+                    (fd_m - dm[j]).abs() < 1e-5 * (1.0 + fd_m.abs()),
+                    "{fd_m} {}",
+                    dm[j]
+                );
+                assert!(
+                    (fd_v - dv[j]).abs() < 1e-5 * (1.0 + fd_v.abs()),
+                    "{fd_v} {}",
+                    dv[j]
+                );
+            }
+        }
     }
 
     #[test]

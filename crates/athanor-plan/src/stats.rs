@@ -131,6 +131,48 @@ pub(crate) fn standard_normal<R: rand::Rng>(rng: &mut R) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// Continued-fraction terms used by [`log_h`] below `z = −3` (enough for 1e-15 there).
+const MILLS_RATIO_TERMS: usize = 80;
+
+/// `ln h(z)` with `h(z) = φ(z) + zΦ(z)`, the expected improvement of a standard normal over
+/// `−z` (Jones, Schonlau & Welch 1998), accurate for every `z` — the heart of LogEI (Ament et
+/// al. 2023, "Unexpected improvements to expected improvement for Bayesian optimization",
+/// NeurIPS). For `z > −3` it is evaluated directly (`Φ` through `erfc`, no cancellation worth
+/// speaking of). Below, with `x = −z`, Laplace's continued fraction of the Mills ratio
+/// `Φ(−x)/φ(x) = 1/(x + 1/(x + 2/(x + 3/(x + …))))` gives `h = φ(x) / (x D + 1)` with
+/// `D = x + 2/(x + 3/(x + …))`, free of the catastrophic cancellation in `φ − xΦ(−x)`, so
+/// `ln h ≈ −z²/2 − ln √(2π) − ln(xD + 1)` stays exact far into the tail.
+pub(crate) fn log_h(z: f64) -> f64 {
+    if z == f64::NEG_INFINITY {
+        return f64::NEG_INFINITY;
+    }
+    log_h_with_ratios(z).0
+}
+
+/// `(ln h(z), Φ(z)/h(z), φ(z)/h(z))`: [`log_h`] with the two ratios that make up the
+/// derivatives `∂ ln(σ h((μ−u*)/σ))/∂μ = (Φ/h)/σ` and `∂/∂σ = (φ/h)/σ`. In the tail the
+/// continued fraction gives them without cancellation: `Φ/h = D`, `φ/h = xD + 1`.
+pub(crate) fn log_h_with_ratios(z: f64) -> (f64, f64, f64) {
+    const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+    if z > -3.0 || z.is_nan() {
+        let density = (-0.5 * z * z - LN_SQRT_2PI).exp();
+        let cdf = 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
+        let h = density + z * cdf;
+        return (h.ln(), cdf / h, density / h);
+    }
+    let x = -z;
+    let mut tail = x;
+    for k in (2..=MILLS_RATIO_TERMS).rev() {
+        tail = x + k as f64 / tail;
+    }
+    let denominator = x * tail + 1.0;
+    (
+        -0.5 * z * z - LN_SQRT_2PI - denominator.ln(),
+        tail,
+        denominator,
+    )
+}
+
 /// `ln(Σ exp(v_i))` without overflow.
 pub(crate) fn log_sum_exp(values: &[f64]) -> f64 {
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -164,6 +206,48 @@ mod tests {
             );
         }
         assert!(normal_quantile(0.0).is_infinite() && normal_quantile(1.5).is_nan());
+    }
+
+    #[test]
+    fn log_h_matches_the_closed_form_and_its_tail() {
+        // h(0) = φ(0) = 1/√(2π); h(z) − h(−z) = z; h(z) → φ(z)/z² as z → −∞.
+        assert!((log_h(0.0) - (-0.918_938_533_204_672_8)).abs() < 1e-15);
+        for z in [0.3, 1.0, 2.5, 7.0] {
+            let diff = log_h(z).exp() - log_h(-z).exp();
+            assert!((diff - z).abs() < 1e-12 * (1.0 + z), "z = {z}: {diff}");
+        }
+        // Both branches agree at the switch point; the direct formula is still accurate there.
+        let direct = |z: f64| {
+            let density = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            (density + z * 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)).ln()
+        };
+        for z in [-3.0 - 1e-12, -3.5, -4.5] {
+            assert!((log_h(z) - direct(z)).abs() < 1e-9, "z = {z}");
+        }
+        // Asymptotics: ln h(z) = ln φ(z) − 2 ln|z| + ln(1 − 3/z² + 15/z⁴ − …).
+        for z in [-40.0f64, -1e3, -1e6] {
+            let asymptotic = -0.5 * z * z - 0.918_938_533_204_672_8 - 2.0 * (-z).ln()
+                + (1.0 - 3.0 / (z * z) + 15.0 / z.powi(4) - 105.0 / z.powi(6)).ln();
+            assert!(
+                (log_h(z) - asymptotic).abs() < 1e-10 * asymptotic.abs(),
+                "z = {z}"
+            );
+        }
+        // The ratios are the derivatives: d ln h/dz = Φ/h, and φ/h + z Φ/h = 1.
+        for z in [-30.0, -5.0, -3.0 - 1e-9, -3.0 + 1e-9, -1.0, 0.5, 4.0] {
+            let (value, cdf_ratio, pdf_ratio) = log_h_with_ratios(z);
+            assert!((value - log_h(z)).abs() < 1e-14 * (1.0 + value.abs()));
+            let step = 1e-6;
+            let fd = (log_h(z + step) - log_h(z - step)) / (2.0 * step);
+            assert!((fd - cdf_ratio).abs() < 1e-6 * (1.0 + fd.abs()), "z = {z}");
+            assert!(
+                (pdf_ratio + z * cdf_ratio - 1.0).abs() < 1e-9 * (1.0 + pdf_ratio),
+                "z = {z}"
+            );
+        }
+        // Monotone increasing.
+        let grid: Vec<f64> = (0..400).map(|i| -20.0 + 0.05 * i as f64).collect();
+        assert!(grid.windows(2).all(|w| log_h(w[1]) > log_h(w[0])));
     }
 
     #[test]
