@@ -6,6 +6,7 @@
 
 mod bench;
 mod output;
+mod plan_cmd;
 mod plot;
 mod vision_cmd;
 
@@ -138,12 +139,58 @@ enum Command {
         #[arg(long)]
         preview: Option<PathBuf>,
     },
+    /// The experiment planner as a stateless command line over a JSON state file.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Micrograph analysis: particle sizes, and scoring against hand-made ground truth.
     #[command(subcommand)]
     Vision(VisionCommand),
     /// Benchmarks that print a table and end with one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// `athanor plan` subcommands.
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Validate a planner configuration (TOML or JSON) and write a fresh state file.
+    #[command(
+        after_help = "Example configuration (TOML):\n  seed = 1\n  initial_design = 6\n  [[parameters]]\n  name = \"temperature\"\n  unit = \"degC\"\n  min = 200\n  max = 300\n  [[objectives]]\n  name = \"yield\"\n  goal = { kind = \"maximize\" }\n\nExamples:\n  athanor plan init planner.toml --state state.json"
+    )]
+    Init {
+        /// The configuration: parameters (name, unit, min, max, log_scale), objectives (name,
+        /// goal {kind = maximize|minimize|target|below|above, …}, weight, scale), initial_design, seed.
+        config: PathBuf,
+        /// The state file to create.
+        #[arg(long)]
+        state: PathBuf,
+        /// Overwrite an existing state file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the next suggested recipe (CSV: a header and one row; or JSON). Does not change the state.
+    #[command(
+        after_help = "Examples:\n  athanor plan ask --state state.json\n  athanor plan ask --state state.json --json"
+    )]
+    Ask {
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// Print JSON (recipe with units, strategy, predictions) instead of CSV.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add results: a CSV with a column per parameter and per objective (empty = not measured)
+    /// and an optional `failed` column; rows may be in any order, including recipes the planner
+    /// did not propose.
+    #[command(after_help = "Examples:\n  athanor plan tell --state state.json results.csv")]
+    Tell {
+        /// The state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// The results CSV.
+        results: PathBuf,
+    },
 }
 
 /// `athanor vision` subcommands.
@@ -243,6 +290,17 @@ fn main() -> ExitCode {
         } => output::plot(&data, campaign.as_deref(), output.as_deref())
             .map(|path| println!("{}", path.display()))
             .map_err(Failure::from),
+        Command::Plan(PlanCommand::Init {
+            config,
+            state,
+            force,
+        }) => plan_cmd::init(&config, &state, force).map_err(bad_input),
+        Command::Plan(PlanCommand::Ask { state, json }) => {
+            plan_cmd::ask(&state, json).map_err(bad_input)
+        }
+        Command::Plan(PlanCommand::Tell { state, results }) => plan_cmd::tell(&state, &results)
+            .map(|n| eprintln!("{n} observations added"))
+            .map_err(bad_input),
         Command::Inspect { file, preview } => {
             vision_cmd::inspect(&file, preview.as_deref()).map_err(bad_input)
         }
