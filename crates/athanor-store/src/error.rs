@@ -115,6 +115,16 @@ pub enum StoreError {
         /// What is wrong.
         problem: String,
     },
+    /// A search filter (see [`crate::query`]) that cannot be parsed, names an unknown field, or
+    /// compares a field with a value of the wrong kind or unit. Nothing was read.
+    #[error("invalid filter: position {position}: {message}")]
+    Query {
+        /// 1-based character position in the filter where the problem is.
+        position: usize,
+        /// What is wrong, e.g. "expected a value after '<'" or "d50 is a length (nm); `K` is a
+        /// temperature".
+        message: String,
+    },
     /// A status string that is not one of the known values.
     #[error("unknown {kind} status '{value}' (expected one of: {expected})")]
     UnknownStatus {

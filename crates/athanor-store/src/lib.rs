@@ -70,6 +70,23 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Search
+//!
+//! [`Store::search`] finds experiments with a filter in a subset of the OPTIMADE filter
+//! language, with physical units (see [`query`] for the grammar and the fields):
+//!
+//! ```text
+//! technique = "TEM" AND d50 < 6 nm AND process.growth_temperature >= 240 degC
+//! campaign = "C0001" AND (size_cv < 10 % OR quantum_yield > 0.6)
+//! ```
+//!
+//! A filter becomes one parameterised SQL query (values are always bound parameters, never
+//! SQL text). Numbers are converted to each unit a property is stored in, so `d50 < 0.006 µm`
+//! finds a d50 stored as `5 nm`. Schema version 2 keeps recipe parameters as rows
+//! (`recipe_values`) and indexes results and recipe values by `(name, unit, value)`: on SQLite
+//! a selective filter over a million results answers in milliseconds.
+//! [`Store::search_limit`] caps the number of records, [`Store::search_hits`] returns only ids.
+//!
 //! ## Backends
 //!
 //! The same [`Store`] API runs on two databases; [`StoreConfig`] chooses:
@@ -109,6 +126,7 @@ mod backend;
 mod blobs;
 mod config;
 mod error;
+pub mod query;
 mod records;
 mod schema;
 mod store;
@@ -119,6 +137,7 @@ pub use error::StoreError;
 pub use records::{
     AnalysisRecord, BlobRef, CampaignRecord, CampaignStatus, CompletedExperiment, ExperimentRecord,
     ExperimentStatus, IntegrityReport, MeasurementRecord, NewCampaign, PlannedExperiment,
+    SearchHit,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{Store, DATABASE_FILE_NAME};

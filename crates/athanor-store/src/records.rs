@@ -261,3 +261,13 @@ impl IntegrityReport {
         self.problems.is_empty()
     }
 }
+
+/// One experiment matched by [`crate::Store::search_hits`]: its ids, without loading its
+/// records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Machine id (UUIDv7).
+    pub id: String,
+    /// Short id for people: `C0001-E007`.
+    pub lab_id: String,
+}

@@ -130,8 +130,35 @@ CREATE TABLE planner_states (
 );
 "#;
 
+/// Version 2: search ([`crate::Store::search`]).
+///
+/// * `recipe_values`: the recipe parameters of each experiment as rows (they are also in
+///   `experiments.recipe_json`, which stays the record of truth), so that a filter on a recipe
+///   parameter is an index range scan; filled by `record_planned` and, for experiments planned
+///   before this version, backfilled here from the JSON.
+/// * Indexes for filters: results and recipe values by `(name, unit, value)` (a filter such as
+///   `d50 < 6 nm` is one range per stored unit; the index also answers "which units is d50
+///   stored in" by skipping from unit to unit), measurements by technique. `results_by_name`
+///   is a prefix of the new results index, so it goes.
+const V2: &str = r#"
+CREATE TABLE recipe_values (
+    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+    name          TEXT NOT NULL,
+    value         REAL NOT NULL,
+    unit          TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, name)
+);
+INSERT INTO recipe_values (experiment_id, name, value, unit)
+    SELECT e.id, p.key, json_extract(p.value, '$.value'), json_extract(p.value, '$.unit')
+    FROM experiments e, json_each(e.recipe_json, '$.parameters') p;
+CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
+DROP INDEX results_by_name;
+CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
+CREATE INDEX measurements_by_technique ON measurements (technique, experiment_id);
+"#;
+
 /// All SQLite migrations in order; `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1 for PostgreSQL: [`V1`] with PostgreSQL's column types.
 const POSTGRES_V1: &str = r#"
@@ -243,8 +270,26 @@ CREATE TABLE planner_states (
 );
 "#;
 
+/// Version 2 for PostgreSQL: [`V2`] with PostgreSQL's column types and JSON functions.
+const POSTGRES_V2: &str = r#"
+CREATE TABLE recipe_values (
+    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+    name          TEXT NOT NULL,
+    value         DOUBLE PRECISION NOT NULL,
+    unit          TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, name)
+);
+INSERT INTO recipe_values (experiment_id, name, value, unit)
+    SELECT e.id, p.key, (p.value ->> 'value')::DOUBLE PRECISION, p.value ->> 'unit'
+    FROM experiments e CROSS JOIN LATERAL jsonb_each(e.recipe_json::jsonb -> 'parameters') p;
+CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
+DROP INDEX results_by_name;
+CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
+CREATE INDEX measurements_by_technique ON measurements (technique, experiment_id);
+"#;
+
 /// All PostgreSQL migrations in order, one for each of [`MIGRATIONS`].
-const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V1];
+const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V1, POSTGRES_V2];
 
 // The two lists must describe the same versions.
 const _: () = assert!(MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());

@@ -18,6 +18,8 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod search;
+
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE_NAME: &str = "athanor.sqlite";
 
@@ -319,6 +321,17 @@ impl Store {
                 ],
             )
             .map_err(db_boxed(format!("insert {label}")))?;
+            // The same parameters as rows, for search (see schema V2).
+            for (name, quantity) in &experiment.recipe.parameters {
+                tx.execute(
+                    "INSERT INTO recipe_values (experiment_id, name, value, unit) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![&experiment.id, name, quantity.value, &quantity.unit],
+                )
+                .map_err(db_boxed(format!(
+                    "insert recipe parameter '{name}' of {label}"
+                )))?;
+            }
             insert_steps(
                 tx,
                 &experiment.id,

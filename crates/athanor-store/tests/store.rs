@@ -51,8 +51,8 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// The tables of schema version 1, sorted.
-const TABLES: [&str; 9] = [
+/// The tables of the current schema version, sorted.
+const TABLES: [&str; 10] = [
     "analyses",
     "analysis_inputs",
     "blobs",
@@ -60,6 +60,7 @@ const TABLES: [&str; 9] = [
     "experiments",
     "measurements",
     "planner_states",
+    "recipe_values",
     "results",
     "steps",
 ];
