@@ -139,6 +139,9 @@ enum Command {
         #[arg(long)]
         preview: Option<PathBuf>,
     },
+    /// Query the data platform.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// The experiment planner as a stateless command line over a JSON state file.
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -148,6 +151,27 @@ enum Command {
     /// Benchmarks that print a table and end with one JSON line of figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// `athanor data` subcommands.
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Find experiments with a filter (OPTIMADE-style; units are converted).
+    #[command(
+        after_help = "Filter fields: status, seq, lab_id, campaign, name, technique, recipe.<parameter>\n(or process.<parameter>), and any result by name (d50, pl_peak, size_cv, …).\nOperators: = != < <= > >=, CONTAINS, STARTS WITH, ENDS WITH, IS KNOWN, IS UNKNOWN, AND, OR, NOT, ( ).\n\nExamples:\n  athanor data search 'pl_peak >= 617 nm AND pl_peak <= 623 nm AND size_cv < 10 %'\n  athanor data search 'technique = \"TEM\" AND d50 < 6 nm AND process.growth_temperature >= 240 degC'\n  athanor data search 'campaign = \"C0001\" AND NOT quantum_yield IS KNOWN' --json"
+    )]
+    Search {
+        /// The filter.
+        filter: String,
+        /// At most this many experiments.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 /// `athanor plan` subcommands.
@@ -290,6 +314,25 @@ fn main() -> ExitCode {
         } => output::plot(&data, campaign.as_deref(), output.as_deref())
             .map(|path| println!("{}", path.display()))
             .map_err(Failure::from),
+        Command::Data(DataCommand::Search {
+            filter,
+            limit,
+            json,
+            data,
+        }) => {
+            output::search(&data, &filter, limit, json).map_err(|e| {
+                // A filter that does not parse is the user's input, not a failure.
+                let code = if matches!(
+                    e.downcast_ref::<athanor_store::StoreError>(),
+                    Some(athanor_store::StoreError::Query { .. })
+                ) {
+                    2
+                } else {
+                    1
+                };
+                Failure { code, error: e }
+            })
+        }
         Command::Plan(PlanCommand::Init {
             config,
             state,

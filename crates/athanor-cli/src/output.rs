@@ -345,3 +345,37 @@ pub fn plot(
     crate::plot::write_convergence_svg(&path, &record, &config, &experiments)?;
     Ok(path)
 }
+
+/// `athanor data search`: experiments matching a filter.
+pub fn search(
+    data: &DataDirArg,
+    filter: &str,
+    limit: Option<usize>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = data.open_existing()?;
+    let found = match limit {
+        Some(n) => store.search_limit(filter, n),
+        None => store.search(filter),
+    }
+    .map_err(anyhow::Error::from)?;
+    if json {
+        let docs: Vec<serde_json::Value> = found.iter().map(experiment_json).collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
+    for e in &found {
+        let results: Vec<String> = e
+            .results
+            .iter()
+            .map(|r| format!("{} = {}", r.name, fmt_value(&r.quantity)))
+            .collect();
+        println!("{}  {}", e.lab_id, format!("{:?}", e.status).to_lowercase());
+        println!("    recipe:  {}", recipe_lines(&e.recipe).join(", "));
+        if !results.is_empty() {
+            println!("    results: {}", results.join(", "));
+        }
+    }
+    eprintln!("{} experiments match", found.len());
+    Ok(())
+}

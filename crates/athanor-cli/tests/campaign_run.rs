@@ -75,6 +75,42 @@ fn short_campaign_runs_shows_and_exports() {
         assert!((400.0..800.0).contains(&v));
     }
 
+    // Search: units convert (0.4 µm = 400 nm), every experiment has a PL peak above it.
+    let found = run(&[
+        "data",
+        "search",
+        "pl_peak > 0.4 um AND technique = \"TEM\"",
+        "--json",
+        "--data-dir",
+        d,
+    ]);
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    let docs: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(docs.as_array().unwrap().len(), 6);
+    let none = run(&[
+        "data",
+        "search",
+        "recipe.growth_temperature > 1000 K",
+        "--json",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&none.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let bad = run(&["data", "search", "d50 < 6 K", "--data-dir", d]);
+    assert_eq!(bad.status.code(), Some(2), "a filter error is bad input");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("d50 is a length"));
+
     let missing = run(&[
         "show",
         "--data-dir",
