@@ -8,6 +8,13 @@
 //! |---|---|
 //! | `00 00 00 03` / `00 00 00 04` | Gatan DigitalMicrograph DM3 / DM4 ([`crate::dm`]) |
 //! | `II*\0` / `MM\0*` TIFF | [`crate::em_tiff`]: FEI/Thermo, Zeiss SEM, JEOL SightX, DM-written, ImageJ, Olympus SIS, plain TIFF |
+//! | PNG signature | [`crate::png`] |
+//! | `RAW1.01` / `RAW4.00` (`RAW `, `RAW2` refused) | Bruker RAW ([`crate::xrd::read_bruker_raw`]) |
+//! | `PK\3\4` ZIP | Bruker BRML ([`crate::xrd::read_brml`]) |
+//! | XML with `<xrdMeasurements>` | PANalytical XRDML ([`crate::xrd::read_xrdml`]) |
+//! | `*RAS_` | Rigaku RAS ([`crate::xrd::read_ras`]) |
+//! | `##TITLE=` / `##JCAMP-DX=` | JCAMP-DX ([`crate::jcamp::read_jcamp`]) |
+//! | text with rows of 2–3 numbers | two/three-column XY ([`crate::xrd::read_xy`]) |
 //!
 //! # Conventions
 //!
@@ -333,6 +340,37 @@ pub struct NormalisedMetadata {
     pub wavelength_pm: Option<f64>,
     /// Operator / user name.
     pub operator: Option<String>,
+    /// Sample name or identifier as the file states it (XRD scans, JCAMP-DX `##TITLE`).
+    pub sample_name: Option<String>,
+    /// X-ray source and scan parameters (diffraction files only).
+    pub xray: Option<XrayScanMetadata>,
+}
+
+/// X-ray tube and scan parameters of a diffraction measurement, as the file states them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct XrayScanMetadata {
+    /// Anode (target) material, e.g. `Cu`, `Co`, `Mo`.
+    pub anode: Option<String>,
+    /// Kα1 wavelength in ångström (Cu: 1.540 59 Å).
+    pub k_alpha1_angstrom: Option<f64>,
+    /// Kα2 wavelength in ångström (Cu: 1.544 43 Å).
+    pub k_alpha2_angstrom: Option<f64>,
+    /// Kβ wavelength in ångström.
+    pub k_beta_angstrom: Option<f64>,
+    /// Intensity ratio I(Kα2) / I(Kα1) (≈ 0.5).
+    pub k_alpha2_ratio: Option<f64>,
+    /// Scan mode as the vendor names it, e.g. `Continuous`, `Step`, `Locked Coupled`.
+    pub scan_type: Option<String>,
+    /// Scanned axis as the vendor names it, e.g. `Gonio`, `2Theta-Omega`.
+    pub scan_axis: Option<String>,
+    /// Step in degrees 2θ.
+    pub step_deg: Option<f64>,
+    /// Counting time per step in seconds.
+    pub time_per_step_s: Option<f64>,
+    /// Tube voltage in kV.
+    pub tube_voltage_kv: Option<f64>,
+    /// Tube current in mA.
+    pub tube_current_ma: Option<f64>,
 }
 
 /// Everything a reader learns about a file except the pixel values.
@@ -447,6 +485,18 @@ pub enum FileKind {
     Tiff,
     /// PNG (no physical calibration).
     Png,
+    /// Bruker DIFFRAC RAW (binary diffraction pattern).
+    BrukerRaw,
+    /// Bruker DIFFRAC.SUITE BRML (ZIP of XML).
+    Brml,
+    /// PANalytical XRDML (XML).
+    Xrdml,
+    /// Rigaku RAS (text).
+    RigakuRas,
+    /// JCAMP-DX spectrum (text).
+    Jcamp,
+    /// Two/three-column numeric text (2θ, intensity, σ).
+    XyText,
 }
 
 impl From<Dataset> for DatasetInfo {
@@ -475,6 +525,17 @@ pub fn detect_kind(bytes: &[u8], file_name_hint: Option<&str>) -> Result<FileKin
         Some([0, 0, 0, 3]) => Ok(FileKind::Dm3),
         Some([0, 0, 0, 4]) => Ok(FileKind::Dm4),
         _ if bytes.starts_with(&crate::png::PNG_SIGNATURE) => Ok(FileKind::Png),
+        _ if [&b"RAW1.01"[..], b"RAW4.00", b"RAW ", b"RAW2"]
+            .iter()
+            .any(|magic| bytes.starts_with(magic)) =>
+        {
+            Ok(FileKind::BrukerRaw)
+        }
+        _ if bytes.starts_with(b"PK\x03\x04") => Ok(FileKind::Brml),
+        _ if crate::xrd::looks_like_xrdml(bytes) => Ok(FileKind::Xrdml),
+        _ if crate::xrd::looks_like_ras(bytes) => Ok(FileKind::RigakuRas),
+        _ if crate::jcamp::looks_like_jcamp(bytes) => Ok(FileKind::Jcamp),
+        _ if crate::xrd::looks_like_xy(bytes) => Ok(FileKind::XyText),
         _ => {
             let extension = file_name_hint
                 .and_then(|name| name.rsplit_once('.'))
@@ -508,6 +569,12 @@ pub fn read_any_with_options(
         FileKind::Dm3 | FileKind::Dm4 => crate::dm::read_dm(bytes),
         FileKind::Tiff => crate::em_tiff::read_em_tiff(bytes, options),
         FileKind::Png => crate::png::read_png(bytes),
+        FileKind::BrukerRaw => crate::xrd::read_bruker_raw(bytes)?.into_dataset(),
+        FileKind::Brml => crate::xrd::read_brml(bytes)?.into_dataset(),
+        FileKind::Xrdml => crate::xrd::read_xrdml(bytes)?.into_dataset(),
+        FileKind::RigakuRas => crate::xrd::read_ras(bytes)?.into_dataset(),
+        FileKind::Jcamp => crate::jcamp::read_jcamp(bytes)?.into_dataset(),
+        FileKind::XyText => crate::xrd::read_xy(bytes)?.into_dataset(),
     }
 }
 
@@ -523,6 +590,8 @@ pub fn read_metadata_only(
         // PNG headers are cheap, but the payload is compressed: decoding is the only honest way
         // to check it; the pixels are dropped.
         FileKind::Png => crate::png::read_png(bytes).map(DatasetInfo::from),
+        // 1-D patterns and spectra are small: reading them whole is the metadata read.
+        _ => read_any(bytes, file_name_hint).map(DatasetInfo::from),
     }
 }
 

@@ -992,6 +992,7 @@ fn normalised_metadata(
         pixel_size,
         wavelength_pm: beam_energy_kv.map(electron_wavelength_pm),
         operator: text(&["Operator"]),
+        ..NormalisedMetadata::default()
     }
 }
 

@@ -687,6 +687,7 @@ fn fei(text: &str, width: usize, height: usize) -> Calibration {
         pixel_size: None,
         wavelength_pm: None,
         operator: get("User", "User").map(str::to_string),
+        ..NormalisedMetadata::default()
     };
     if hv.is_none() && get("Beam", "HV").is_some() {
         c.notes
@@ -859,6 +860,7 @@ fn zeiss(text: &str, width: usize) -> Calibration {
         pixel_size: None,
         wavelength_pm: None,
         operator: value("SV_USER_NAME").map(str::to_string),
+        ..NormalisedMetadata::default()
     };
     c
 }

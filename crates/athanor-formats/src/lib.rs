@@ -15,8 +15,11 @@
 //! | [`dataset`] | [`Dataset`]: n-dimensional data in the file's own type, calibrated axes, normalised and original metadata; [`read_any`] |
 //! | [`dm`] | Gatan DigitalMicrograph DM3/DM4 reader (full tag tree) |
 //! | [`em_tiff`] | vendor TIFFs: FEI/Thermo, Zeiss SEM, JEOL SightX, DigitalMicrograph, ImageJ, Olympus SIS |
+//! | [`xrd`] | X-ray diffraction patterns: `.xy` text (read/write), PANalytical `.xrdml`, Bruker `.raw` v3/v4 and `.brml`, Rigaku `.ras`; [`XyData`] |
+//! | [`jcamp`] | JCAMP-DX spectra (AFFN and SQZ/DIF/DUP compression, peak tables; AFFN writer) |
 //!
-//! For electron-microscopy files use [`read_any`], which recognises the format by content:
+//! For any supported file use [`read_any`], which recognises the format by content (diffraction
+//! patterns and spectra become 1-D datasets with a 2θ / wavenumber / … axis):
 //!
 //! ```no_run
 //! let bytes = std::fs::read("image.dm4")?;
@@ -62,17 +65,20 @@ pub mod dm;
 pub mod em_tiff;
 mod error;
 pub mod image;
+pub mod jcamp;
 pub mod metadata;
 pub mod png;
 pub mod spectrum;
 pub mod tiff;
+pub mod xrd;
 
 pub use dataset::{
     read_any, read_any_with_options, read_metadata_only, Axis, DataArray, DataType, Dataset,
-    DatasetInfo, NormalisedMetadata, ReadOptions,
+    DatasetInfo, NormalisedMetadata, ReadOptions, XrayScanMetadata,
 };
 pub use error::FormatError;
 pub use image::CalibratedImage;
+pub use jcamp::{read_jcamp, write_jcamp};
 pub use spectrum::{
     read_spectrum_csv, read_spectrum_csv_with_metadata, write_spectrum_csv,
     write_spectrum_csv_with_metadata, SpectrumTable,
@@ -81,3 +87,4 @@ pub use tiff::{
     read_tiff, read_tiff_info, read_tiff_with_options, write_tiff_u16, CalibrationSource, TiffInfo,
     TiffReadOptions,
 };
+pub use xrd::{read_brml, read_bruker_raw, read_ras, read_xrdml, read_xy, write_xy, XyData};

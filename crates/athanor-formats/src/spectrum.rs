@@ -246,7 +246,7 @@ pub fn read_spectrum_csv_with_metadata(
 
 /// UTF-8 (without byte-order mark) or, if the bytes are not valid UTF-8, Latin-1 (Windows
 /// instrument software writes `µ` and `°` as single bytes).
-fn decode_text(bytes: &[u8]) -> String {
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
@@ -356,7 +356,7 @@ fn parse_number(field: &str, delimiter: Delimiter) -> Option<f64> {
 }
 
 /// `name [unit]` or `name (unit)` → (name, unit); anything else is a name without unit.
-fn split_name_unit(field: &str) -> (String, String) {
+pub(crate) fn split_name_unit(field: &str) -> (String, String) {
     let field = field.trim();
     for (open, close) in [('[', ']'), ('(', ')')] {
         if let Some(body) = field.strip_suffix(close) {

@@ -392,8 +392,14 @@ fn the_reader_follows_the_content_not_the_file_name() {
         read_any(&tif, Some("misnamed.dm4")).unwrap().format,
         "TIFF (Olympus SIS)"
     );
+    // Numeric two-column text is an XY table whatever its name says; prose is nothing.
+    let table = read_any(b"wavelength,counts\n1,2\n", Some("spectrum.dm3")).unwrap();
+    assert_eq!(
+        (table.format.as_str(), table.axes[0].name.as_str()),
+        ("XY text", "wavelength")
+    );
     assert!(matches!(
-        read_any(b"wavelength,counts\n1,2\n", Some("spectrum.dm3")),
+        read_any(b"wavelength and counts\nnone\n", Some("spectrum.dm3")),
         Err(athanor_formats::FormatError::UnrecognisedFormat(_))
     ));
 }
