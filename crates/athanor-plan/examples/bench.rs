@@ -14,6 +14,13 @@
 //! `--quick` runs 3 seeds with half the model-based steps; `--out DIR` also writes
 //! `bench.json` and the per-seed regret curves (`curves.json`) there. `--regret-only`,
 //! `--latency-only` and `--model-steps N` (budget = initial design + N) narrow a run down.
+//!
+//! `--export-designs FILE` writes, for the peer-comparison harness in `bench/peers/`, every
+//! problem's definition (function, bounds, `f*`, noise level, budget under the same flags) and,
+//! per seed, the exact initial design the planner evaluates first, the noise-free values there
+//! (so a re-implementation of the test functions can be checked) and the standard-normal noise
+//! draws `z_i` of the run: evaluation `i` (0-based, initial design included) observes
+//! `f(x_i) + noise_sd · z_i`. `--export-only` writes that file and skips the benchmark itself.
 
 use athanor_plan::bench::{
     measure_latency, median, run_regret, standard_problems, Problem, TestFunction,
@@ -53,6 +60,8 @@ struct Options {
     latency: bool,
     /// Overrides the budget: this many model-based steps after the initial design.
     model_steps: Option<usize>,
+    /// Where to write the problems, initial designs and noise draws for peer planners.
+    export_designs: Option<std::path::PathBuf>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -62,6 +71,7 @@ fn parse_options() -> Result<Options, String> {
         regret: true,
         latency: true,
         model_steps: None,
+        export_designs: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -79,6 +89,14 @@ fn parse_options() -> Result<Options, String> {
                     .parse()
                     .map_err(|_| format!("--model-steps: `{steps}` is not a count"))?;
                 options.model_steps = Some(steps);
+            }
+            "--export-designs" => {
+                let file = args.next().ok_or("--export-designs needs a file name")?;
+                options.export_designs = Some(file.into());
+            }
+            "--export-only" => {
+                options.regret = false;
+                options.latency = false;
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -112,13 +130,28 @@ fn main() {
     let mut figures = Map::new();
     let mut curves = Map::new();
     figures.insert("quick".into(), json!(options.quick));
+    let seeds: Vec<u64> = if options.quick {
+        (0..3).collect()
+    } else {
+        (0..10).collect()
+    };
+
+    if let Some(file) = &options.export_designs {
+        let exported = export_designs(&seeds, options.quick, options.model_steps)
+            .and_then(|doc| std::fs::write(file, doc.to_string()).map_err(|e| e.to_string()));
+        match exported {
+            Ok(()) => println!(
+                "wrote problems, initial designs and noise to {}",
+                file.display()
+            ),
+            Err(e) => {
+                eprintln!("bench: --export-designs {}: {e}", file.display());
+                std::process::exit(1);
+            }
+        }
+    }
 
     if options.regret {
-        let seeds: Vec<u64> = if options.quick {
-            (0..3).collect()
-        } else {
-            (0..10).collect()
-        };
         println!(
             "Regret ({} seeds; best-so-far log10 regret of the noise-free function)",
             seeds.len()
@@ -225,4 +258,179 @@ fn main() {
         }
     }
     println!("{line}");
+}
+
+/// `splitmix64` finaliser (Steele, Lea & Flood 2014), as used by the crate's `stats::derive_seed`.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Purpose tag of the noise stream in `athanor_plan::bench::run_regret`.
+const NOISE_PURPOSE: u64 = 0x0153;
+
+/// The standard-normal noise draws `z_0 … z_{n−1}` that `run_regret` adds (times the noise
+/// standard deviation) to evaluations `0 … n−1` for `seed`: the same generator
+/// (`ChaCha8Rng` seeded with `derive_seed(seed, 0, 0x0153)`) and the same one-branch
+/// Box–Muller transform, reproduced here because those helpers are private to the crate.
+pub fn noise_draws(seed: u64, n: usize) -> Vec<f64> {
+    use rand::{RngExt, SeedableRng};
+    let derived = splitmix64(splitmix64(seed ^ splitmix64(0)) ^ NOISE_PURPOSE);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(derived);
+    (0..n)
+        .map(|_| {
+            let u1 = 1.0 - rng.random::<f64>();
+            let u2 = rng.random::<f64>();
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        })
+        .collect()
+}
+
+/// The first `problem.initial_design()` points the planner evaluates for `seed`: asked from a
+/// planner configured exactly as in `run_regret` (the design depends only on the seed and the
+/// number of observations, so telling noise-free values does not change it).
+pub fn initial_design_points(
+    problem: &Problem,
+    seed: u64,
+) -> Result<Vec<Vec<f64>>, athanor_plan::PlanError> {
+    use athanor_plan::{Objective, ObjectiveGoal, Observation, Planner, PlannerConfig};
+    let function = problem.function;
+    let mut planner = Planner::new(PlannerConfig {
+        parameters: function.parameters(),
+        objectives: vec![Objective::new("f", ObjectiveGoal::Minimize)],
+        initial_design: problem.initial_design(),
+        seed,
+    })?;
+    let mut points = Vec::with_capacity(problem.initial_design());
+    for _ in 0..problem.initial_design() {
+        let x = planner.ask()?.x;
+        planner.tell(Observation {
+            x: x.clone(),
+            y: vec![Some(function.value(&x))],
+            failed: false,
+        })?;
+        points.push(x);
+    }
+    Ok(points)
+}
+
+/// Replays `run_regret` for `budget` evaluations with the exported noise draws and requires the
+/// same regret curve: model-based suggestions depend on the noisy values, so a different noise
+/// stream would steer the run elsewhere. Guards the copy of the private noise generator.
+fn check_noise_replay(problem: &Problem, seed: u64, budget: usize) -> Result<(), String> {
+    use athanor_plan::{Objective, ObjectiveGoal, Observation, Planner, PlannerConfig};
+    let function = problem.function;
+    let noise_sd = problem.relative_noise * function.output_spread();
+    let mut planner = Planner::new(PlannerConfig {
+        parameters: function.parameters(),
+        objectives: vec![Objective::new("f", ObjectiveGoal::Minimize)],
+        initial_design: problem.initial_design(),
+        seed,
+    })
+    .map_err(|e| e.to_string())?;
+    let mut best = f64::INFINITY;
+    let mut curve = Vec::with_capacity(budget);
+    for z in noise_draws(seed, budget) {
+        let x = planner.ask().map_err(|e| e.to_string())?.x;
+        let truth = function.value(&x);
+        best = best.min(truth);
+        let regret = best - function.optimum_value();
+        curve.push(regret.max(athanor_plan::bench::REGRET_FLOOR).log10());
+        planner
+            .tell(Observation {
+                x,
+                y: vec![Some(truth + noise_sd * z)],
+                failed: false,
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let reference = run_regret(problem, budget, seed).map_err(|e| e.to_string())?;
+    if reference.log10_regret != curve {
+        return Err(format!(
+            "{} seed {seed}: replay with the exported noise differs from run_regret",
+            problem.name()
+        ));
+    }
+    Ok(())
+}
+
+/// Family name and dimension of a test function, for re-implementations outside Rust.
+fn family(function: TestFunction) -> &'static str {
+    match function {
+        TestFunction::Branin => "branin",
+        TestFunction::Hartmann3 | TestFunction::Hartmann6 => "hartmann",
+        TestFunction::Ackley(_) => "ackley",
+        TestFunction::Michalewicz(_) => "michalewicz",
+        TestFunction::Rosenbrock(_) => "rosenbrock",
+        TestFunction::StyblinskiTang(_) => "styblinski_tang",
+    }
+}
+
+/// The `--export-designs` document: every standard problem with its budget under the given
+/// flags and, per seed, its initial design, the noise-free values there and the noise draws.
+/// Checks on the way that the exported design is the one `run_regret` evaluates (its regret
+/// curve over the initial design must match the design's values).
+pub fn export_designs(
+    seeds: &[u64],
+    quick: bool,
+    model_steps: Option<usize>,
+) -> Result<Value, String> {
+    let mut problems = Vec::new();
+    for problem in standard_problems() {
+        let function = problem.function;
+        let budget = budget(&problem, quick, model_steps);
+        let spread = function.output_spread();
+        let optimum = function.optimum_value();
+        let mut per_seed = Map::new();
+        for &seed in seeds {
+            let x = initial_design_points(&problem, seed).map_err(|e| e.to_string())?;
+            let f: Vec<f64> = x.iter().map(|p| function.value(p)).collect();
+            // Consistency: run_regret over the initial design only sees these points.
+            let reference = run_regret(&problem, x.len(), seed).map_err(|e| e.to_string())?;
+            let mut best = f64::INFINITY;
+            for (i, value) in f.iter().enumerate() {
+                best = best.min(*value);
+                let expected = (best - optimum)
+                    .max(athanor_plan::bench::REGRET_FLOOR)
+                    .log10();
+                if expected != reference.log10_regret[i] {
+                    return Err(format!(
+                        "{} seed {seed}: exported design differs from run_regret's at {i}",
+                        problem.name()
+                    ));
+                }
+            }
+            if problem.relative_noise > 0.0 && function == TestFunction::Branin && seed == seeds[0]
+            {
+                check_noise_replay(&problem, seed, budget.min(x.len() + 10))?;
+            }
+            per_seed.insert(
+                seed.to_string(),
+                json!({ "x": x, "f": f, "noise": noise_draws(seed, budget) }),
+            );
+        }
+        problems.push(json!({
+            "name": problem.name(),
+            "family": family(function),
+            "dims": function.dims(),
+            "bounds": function.bounds(),
+            "optimum": optimum,
+            "argmin": function.argmin(),
+            "relative_noise": problem.relative_noise,
+            "output_spread": spread,
+            "noise_sd": problem.relative_noise * spread,
+            "initial_design": problem.initial_design(),
+            "budget": budget,
+            "seeds": per_seed,
+        }));
+    }
+    Ok(json!({
+        "format": "athanor-plan bench designs v1",
+        "regret_floor": athanor_plan::bench::REGRET_FLOOR,
+        "quick": quick,
+        "seeds": seeds,
+        "problems": problems,
+    }))
 }
