@@ -248,6 +248,10 @@ enum VisionCommand {
         /// Only the ids listed in this file (one per line).
         #[arg(long)]
         ids: Option<PathBuf>,
+        /// Only the fixed held-out split that training never reads (see
+        /// crates/athanor-vision/data/emps-heldout.txt).
+        #[arg(long)]
+        held_out: bool,
         /// Print a line per image.
         #[arg(long)]
         per_image: bool,
@@ -363,8 +367,10 @@ fn main() -> ExitCode {
             dir,
             limit,
             ids,
+            held_out,
             per_image,
-        }) => vision_cmd::eval_dir(&dir, limit, ids.as_deref(), per_image).map_err(Failure::from),
+        }) => vision_cmd::eval_dir(&dir, limit, ids.as_deref(), held_out, per_image)
+            .map_err(Failure::from),
         Command::Bench(b) => bench::run(b).map_err(Failure::from),
     };
     match result {

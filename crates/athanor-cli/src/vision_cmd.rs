@@ -204,6 +204,7 @@ pub fn eval_dir(
     dir: &Path,
     limit: Option<usize>,
     ids_file: Option<&Path>,
+    held_out: bool,
     per_image: bool,
 ) -> anyhow::Result<()> {
     let images_dir = dir.join("images");
@@ -221,16 +222,11 @@ pub fn eval_dir(
             .map(|l| l.trim().trim_end_matches(".png").to_string())
             .filter(|l| !l.is_empty())
             .collect(),
-        None => std::fs::read_dir(&images_dir)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_suffix(".png"))
-                    .map(str::to_string)
-            })
-            .collect(),
+        None => athanor_vision::learned::data::list_emps_ids(dir)?,
     };
+    if held_out {
+        ids.retain(|id| athanor_vision::learned::data::is_held_out(id));
+    }
     ids.sort();
     if let Some(n) = limit {
         ids.truncate(n);

@@ -56,4 +56,16 @@ pub enum VisionError {
         /// Why nothing qualified.
         reason: String,
     },
+    /// The learned model could not be built, loaded or run (bad weights file, framework error).
+    #[error("learned model: {reason}")]
+    Model {
+        /// What went wrong, with the framework's message.
+        reason: String,
+    },
+    /// Training or evaluation data could not be read or written.
+    #[error("data: {reason}")]
+    Data {
+        /// The file and what was wrong with it.
+        reason: String,
+    },
 }

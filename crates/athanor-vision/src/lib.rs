@@ -4,8 +4,9 @@
 //! a size distribution: it segments the particles, separates touching ones, measures each one
 //! and summarises the ensemble (D10/D50/D90, mean, standard deviation, CV). It is pure
 //! computation: the caller decodes the file (e.g. with `athanor-formats`) and passes pixels and
-//! the pixel size; nothing here touches files, the network or global state, and the result is
-//! deterministic.
+//! the pixel size; apart from the dataset loader and weight files of the optional [`learned`]
+//! backend nothing here touches files, nothing touches the network or global state, and the
+//! result is deterministic.
 //!
 //! ```
 //! use athanor_vision::{analyze, AnalysisConfig, GrayImage, Polarity};
@@ -92,6 +93,14 @@
 //! Validation against synthetic micrographs with pixel-exact ground truth
 //! (`athanor-twin`) uses [`match_instances`] (instance F1 at IoU ≥ 0.5).
 //!
+//! ## Learned backend (feature `learned`, on by default)
+//! [`learned`] holds a compact U-Net (candle, CPU only) that predicts foreground, boundary and
+//! normalised-distance maps; [`learned::LearnedSegmenter::segment`] turns them into instance
+//! labels (h-maxima of the predicted distance + the same marker-controlled watershed as
+//! above), and [`analyze_labels`] measures any instance map like [`analyze`] does. Training
+//! ([`learned::train`], `cargo run --release -p athanor-vision --example train`) uses the EMPS
+//! dataset minus a fixed held-out split (`data/emps-heldout.txt`).
+//!
 //! ## Limits
 //! * Particles are assumed compact (roughly convex, round-ish). Agglomerates of strongly
 //!   different sizes or of more than ~8 members may stay partly unsplit; elongated particles
@@ -106,6 +115,8 @@ mod distance;
 mod error;
 pub mod eval;
 mod image;
+#[cfg(feature = "learned")]
+pub mod learned;
 mod matching;
 mod pipeline;
 mod refine;
@@ -299,4 +310,23 @@ pub struct ImageAnalysis {
 /// object stands out of the noise above the size limits.
 pub fn analyze(image: &GrayImage, config: &AnalysisConfig) -> Result<ImageAnalysis, VisionError> {
     pipeline::run(image, config)
+}
+
+/// Measures the particles of an instance map produced elsewhere (e.g. by
+/// [`learned::LearnedSegmenter`], or by hand) and summarises their sizes, exactly as
+/// [`analyze`] does for its own segmentation.
+///
+/// `labels` is row-major (`width · height`), 0 = background; labels need not be consecutive
+/// (they are renumbered 1.. in raster order of each label's first pixel). Outlines follow the
+/// label pixels (no intensity-based sub-pixel placement), a particle is `touching` when a
+/// different label is among its 4-neighbours, and `threshold` in the result is 0.
+/// [`AnalysisConfig::min_diameter_nm`] drops small objects; the segmentation settings of
+/// `config` are not used. Errors for inconsistent sizes and [`VisionError::NoParticles`] for an
+/// empty map.
+pub fn analyze_labels(
+    image: &GrayImage,
+    labels: &[u32],
+    config: &AnalysisConfig,
+) -> Result<ImageAnalysis, VisionError> {
+    pipeline::measure_labels(image, labels, config)
 }

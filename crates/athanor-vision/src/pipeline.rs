@@ -367,6 +367,106 @@ pub(crate) fn run(
     })
 }
 
+/// See [`crate::analyze_labels`].
+pub(crate) fn measure_labels(
+    image: &GrayImage,
+    given: &[u32],
+    config: &AnalysisConfig,
+) -> Result<ImageAnalysis, VisionError> {
+    image.validate()?;
+    config.validate()?;
+    let (width, height) = (image.width, image.height);
+    if given.len() != width * height {
+        return Err(VisionError::SizeMismatch {
+            what: "labels",
+            expected: width * height,
+            actual: given.len(),
+        });
+    }
+    let mut labels = given.to_vec();
+    let mut notes = Vec::new();
+    if let Some(min_ecd_nm) = config.min_diameter_nm {
+        let max = labels.iter().copied().max().unwrap_or(0) as usize;
+        let mut areas = vec![0usize; max + 1];
+        for &l in &labels {
+            areas[l as usize] += 1;
+        }
+        let pixel_area_nm2 = config.pixel_size_nm * config.pixel_size_nm;
+        let small =
+            |a: usize| 2.0 * (a as f64 * pixel_area_nm2 / std::f64::consts::PI).sqrt() < min_ecd_nm;
+        let dropped = areas.iter().skip(1).filter(|&&a| a > 0 && small(a)).count();
+        for l in labels.iter_mut() {
+            if small(areas[*l as usize]) {
+                *l = 0;
+            }
+        }
+        if dropped > 0 {
+            notes.push(format!(
+                "{dropped} object(s) below {min_ecd_nm:.2} nm were discarded"
+            ));
+        }
+    }
+    let old_of_new = relabel_raster_order(&mut labels);
+    if old_of_new.is_empty() {
+        return Err(VisionError::NoParticles {
+            reason: "the label map has no particles".into(),
+        });
+    }
+    let count = old_of_new.len();
+    // With consecutive labels the "old" index of label k is k itself for the helpers below.
+    let identity: Vec<u32> = (1..=count as u32).collect();
+    let mut touching = vec![false; count + 1];
+    for y in 0..height {
+        for x in 0..width {
+            let l = labels[y * width + x];
+            if l == 0 {
+                continue;
+            }
+            let right =
+                x + 1 < width && labels[y * width + x + 1] != 0 && labels[y * width + x + 1] != l;
+            let below = y + 1 < height
+                && labels[(y + 1) * width + x] != 0
+                && labels[(y + 1) * width + x] != l;
+            if right {
+                touching[l as usize] = true;
+                touching[labels[y * width + x + 1] as usize] = true;
+            }
+            if below {
+                touching[l as usize] = true;
+                touching[labels[(y + 1) * width + x] as usize] = true;
+            }
+        }
+    }
+    // A particle indicator at half level: outlines run along the label pixels' edges.
+    let indicator: Vec<f32> = labels.iter().map(|&l| (l != 0) as u8 as f32).collect();
+    let levels = vec![0.5; count + 1];
+    let particles = measure_particles(
+        image, &indicator, &labels, &identity, &levels, &touching, config,
+    );
+    let counted: Vec<f64> = particles
+        .iter()
+        .filter(|p| !(config.exclude_edge_particles && p.touches_edge))
+        .map(|p| p.ecd_nm)
+        .collect();
+    let mut diameters: Vec<f32> = particles
+        .iter()
+        .map(|p| (p.ecd_nm / config.pixel_size_nm) as f32)
+        .collect();
+    let typical_diameter_px = median_in_place(&mut diameters).unwrap_or(0.0);
+    Ok(ImageAnalysis {
+        width,
+        height,
+        labels,
+        stats: size_stats(&counted),
+        particles,
+        threshold: 0.0,
+        polarity: config.polarity,
+        noise_sigma: estimate_pixel_noise(&image.data, width, height),
+        typical_diameter_px,
+        notes,
+    })
+}
+
 /// `inside[k]` = pixel k of box `b` belongs to component `label`.
 fn fill_local_mask(map: &[u32], label: u32, width: usize, b: BBox, inside: &mut Vec<bool>) {
     inside.clear();
@@ -765,5 +865,68 @@ mod tests {
         // A single particle filling most of a small field.
         let image = draw(24, 24, &[(12.0, 12.0, 10.0)], true, 5.0, 10);
         let _ = analyze(&image, &config());
+    }
+
+    #[test]
+    fn measures_a_given_label_map() {
+        // Two touching 10×10 squares (labels 7 and 3) and one 6×6 square on a 40×30 field.
+        let (w, h) = (40, 30);
+        let mut labels = vec![0u32; w * h];
+        for y in 5..15 {
+            for x in 5..25 {
+                labels[y * w + x] = if x < 15 { 7 } else { 3 };
+            }
+        }
+        for y in 20..26 {
+            for x in 30..36 {
+                labels[y * w + x] = 9;
+            }
+        }
+        let image = GrayImage::new(w, h, vec![1.0; w * h]).unwrap();
+        let config = AnalysisConfig {
+            pixel_size_nm: 0.5,
+            ..config()
+        };
+        let result = crate::analyze_labels(&image, &labels, &config).unwrap();
+        assert_eq!(result.particles.len(), 3);
+        // Renumbered in raster order: the left square first.
+        assert_eq!(result.labels[5 * w + 5], 1);
+        assert_eq!(result.labels[5 * w + 15], 2);
+        let p = &result.particles;
+        assert!((p[0].area_nm2 - 25.0).abs() < 1e-9);
+        assert!((p[2].area_nm2 - 9.0).abs() < 1e-9);
+        assert!(p[0].touching && p[1].touching && !p[2].touching);
+        assert!((p[0].centroid_px.0 - 10.0).abs() < 1e-9);
+        // Outline along the pixel edges, each corner chamfered by marching squares (legs of
+        // half a pixel): 4 · (10 − 1 + √2/2) px · 0.5 nm/px; Feret min 5 nm.
+        let expected = 4.0 * (9.0 + std::f64::consts::SQRT_2 / 2.0) * 0.5;
+        assert!(
+            (p[0].perimeter_nm - expected).abs() < 1e-6,
+            "{}",
+            p[0].perimeter_nm
+        );
+        assert!(
+            (p[0].feret_min_nm - 5.0).abs() < 0.3,
+            "{}",
+            p[0].feret_min_nm
+        );
+        assert_eq!(result.stats.as_ref().map(|s| s.count), Some(3));
+        // A minimum diameter drops the small square; bad sizes and empty maps are errors.
+        let strict = AnalysisConfig {
+            min_diameter_nm: Some(4.0),
+            ..config.clone()
+        };
+        assert_eq!(
+            crate::analyze_labels(&image, &labels, &strict)
+                .unwrap()
+                .particles
+                .len(),
+            2
+        );
+        assert!(crate::analyze_labels(&image, &labels[1..], &config).is_err());
+        assert!(matches!(
+            crate::analyze_labels(&image, &vec![0; w * h], &config),
+            Err(VisionError::NoParticles { .. })
+        ));
     }
 }

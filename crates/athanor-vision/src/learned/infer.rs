@@ -1,0 +1,448 @@
+//! Inference: tiled prediction of the three maps and their conversion into instance labels.
+//!
+//! The image is box-downsampled by the model's factor, normalised once as a whole
+//! ([`super::data::normalise_intensities`]), cut into overlapping square tiles (side
+//! [`InferenceConfig::tile`], overlap [`InferenceConfig::overlap`]), and the sigmoid outputs
+//! of the tiles are blended with weights that are exactly zero within `overlap/4` pixels of an
+//! edge shared with another tile and ramp linearly to one over the next `overlap/2` pixels
+//! (image borders keep full weight). The zero margin discards the pixels whose receptive field
+//! was cut by the tile edge, so the result does not depend on the tiling as long as the
+//! margin exceeds the network's effective context. The maps are upsampled bilinearly to the
+//! full resolution.
+//!
+//! **Instances.** Foreground = `p_fg > 0.5`. Within each 8-connected foreground component the
+//! predicted distance, damped by the boundary probability, `d' = d · (1 − p_b)`, is flooded
+//! from its h-maxima (dynamic ≥ [`InferenceConfig::min_dynamic`], in units of the normalised
+//! distance) with the crate's marker-controlled watershed, so touching particles whose contact
+//! line the network marks as boundary become separate instances. Objects smaller than
+//! [`InferenceConfig::min_area_px`] are dropped; labels are numbered in raster order.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{Device, Tensor};
+
+use super::data::{downsample_box, normalise_intensities};
+use super::model::{model_error, UNet};
+use crate::components::{label_components, relabel_raster_order};
+use crate::watershed::{split_by_distance, SplitParameters};
+use crate::{GrayImage, VisionError};
+
+/// Tiling and post-processing settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InferenceConfig {
+    /// Tile side at the network's resolution, pixels (rounded up to the network's size
+    /// multiple). Default 256.
+    pub tile: usize,
+    /// Overlap of neighbouring tiles, pixels at the network's resolution. Default 64.
+    pub overlap: usize,
+    /// Foreground probability threshold. Default 0.5.
+    pub foreground_threshold: f32,
+    /// Smallest dynamic of a distance maximum that starts its own particle (normalised
+    /// distance units, 0–1). Default 0.2.
+    pub min_dynamic: f64,
+    /// Smallest object kept, pixels at full resolution. Default 12.
+    pub min_area_px: usize,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        InferenceConfig {
+            tile: 256,
+            overlap: 64,
+            foreground_threshold: 0.5,
+            min_dynamic: 0.2,
+            min_area_px: 12,
+        }
+    }
+}
+
+/// The three predicted maps at an image's full resolution (row-major, values in [0, 1]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictedMaps {
+    /// Columns.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// Foreground probability.
+    pub foreground: Vec<f32>,
+    /// Boundary probability.
+    pub boundary: Vec<f32>,
+    /// Normalised distance to the particle's edge (1 at particle centres).
+    pub distance: Vec<f32>,
+}
+
+/// A trained U-Net with its inference settings; cheap to share (`Arc`) between threads.
+#[derive(Debug, Clone)]
+pub struct LearnedSegmenter {
+    net: Arc<UNet>,
+    /// Tiling and post-processing.
+    pub config: InferenceConfig,
+}
+
+impl LearnedSegmenter {
+    /// Wraps a network with the default inference settings.
+    pub fn new(net: UNet) -> LearnedSegmenter {
+        LearnedSegmenter {
+            net: Arc::new(net),
+            config: InferenceConfig::default(),
+        }
+    }
+
+    /// Loads safetensors weights written by training (e.g. bytes embedded with
+    /// `include_bytes!`).
+    pub fn from_bytes(bytes: &[u8]) -> Result<LearnedSegmenter, VisionError> {
+        Ok(LearnedSegmenter::new(UNet::from_safetensors(bytes)?))
+    }
+
+    /// Loads a safetensors weights file.
+    pub fn load(path: &Path) -> Result<LearnedSegmenter, VisionError> {
+        let bytes = std::fs::read(path).map_err(|e| VisionError::Data {
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        LearnedSegmenter::from_bytes(&bytes)
+    }
+
+    /// The network.
+    pub fn net(&self) -> &UNet {
+        &self.net
+    }
+
+    /// Predicts the three maps at full resolution.
+    pub fn predict(&self, image: &GrayImage) -> Result<PredictedMaps, VisionError> {
+        image.validate()?;
+        let factor = self.net.config().downsample;
+        let (w, h, small) = downsample_box(&image.data, image.width, image.height, factor);
+        let input = normalise_intensities(&small);
+        let maps = predict_tiled(
+            &self.net,
+            &input,
+            w,
+            h,
+            self.config.tile,
+            self.config.overlap,
+        )?;
+        let up = |m: &[f32]| upsample_bilinear(m, w, h, image.width, image.height, factor);
+        Ok(PredictedMaps {
+            width: image.width,
+            height: image.height,
+            foreground: up(&maps[0]),
+            boundary: up(&maps[1]),
+            distance: up(&maps[2]),
+        })
+    }
+
+    /// Instance labels (row-major, 0 = background, 1.. in raster order).
+    pub fn segment(&self, image: &GrayImage) -> Result<Vec<u32>, VisionError> {
+        let maps = self.predict(image)?;
+        Ok(instances_from_maps(&maps, &self.config))
+    }
+}
+
+/// Converts predicted maps into instance labels (see the module docs).
+pub fn instances_from_maps(maps: &PredictedMaps, config: &InferenceConfig) -> Vec<u32> {
+    let (width, height) = (maps.width, maps.height);
+    let mask: Vec<bool> = maps
+        .foreground
+        .iter()
+        .map(|&p| p > config.foreground_threshold)
+        .collect();
+    let (component_map, components) = label_components(&mask, width, height, true);
+    let parameters = SplitParameters {
+        min_dynamic_px: config.min_dynamic,
+        relative_dynamic: 0.0,
+    };
+    let mut labels = vec![0u32; width * height];
+    let mut count = 0u32;
+    let mut inside: Vec<bool> = Vec::new();
+    let mut depth2: Vec<f64> = Vec::new();
+    for component in &components {
+        if component.area < config.min_area_px {
+            continue;
+        }
+        let b = component.bbox;
+        inside.clear();
+        depth2.clear();
+        for y in b.y0..b.y1 {
+            for x in b.x0..b.x1 {
+                let i = y * width + x;
+                let own = component_map[i] == component.label;
+                inside.push(own);
+                let d = if own {
+                    (maps.distance[i] * (1.0 - maps.boundary[i])).max(0.0) as f64
+                } else {
+                    0.0
+                };
+                depth2.push(d * d);
+            }
+        }
+        let (local, basins) =
+            split_by_distance(&inside, &depth2, b.width(), b.height(), parameters);
+        for (k, &l) in local.iter().enumerate() {
+            if l != 0 {
+                let (x, y) = (b.x0 + k % b.width(), b.y0 + k / b.width());
+                labels[y * width + x] = count + l;
+            }
+        }
+        count += basins as u32;
+    }
+    // Drop small pieces (watershed slivers and specks).
+    let mut areas = vec![0usize; count as usize + 1];
+    for &l in &labels {
+        areas[l as usize] += 1;
+    }
+    for l in labels.iter_mut() {
+        if areas[*l as usize] < config.min_area_px {
+            *l = 0;
+        }
+    }
+    relabel_raster_order(&mut labels);
+    labels
+}
+
+/// Bilinear upsampling of a map of `w × h` (downsampled by `factor`) to `width × height`,
+/// sampling at pixel centres.
+fn upsample_bilinear(
+    map: &[f32],
+    w: usize,
+    h: usize,
+    width: usize,
+    height: usize,
+    factor: usize,
+) -> Vec<f32> {
+    if factor <= 1 && (w, h) == (width, height) {
+        return map.to_vec();
+    }
+    let coordinate = |p: usize, n: usize| -> (usize, usize, f32) {
+        let c = ((p as f32 + 0.5) / factor as f32 - 0.5).clamp(0.0, (n - 1) as f32);
+        let lo = c.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        (lo, hi, c - lo as f32)
+    };
+    let columns: Vec<(usize, usize, f32)> = (0..width).map(|x| coordinate(x, w)).collect();
+    let mut out = Vec::with_capacity(width * height);
+    for y in 0..height {
+        let (y0, y1, fy) = coordinate(y, h);
+        for &(x0, x1, fx) in &columns {
+            let top = map[y0 * w + x0] * (1.0 - fx) + map[y0 * w + x1] * fx;
+            let bottom = map[y1 * w + x0] * (1.0 - fx) + map[y1 * w + x1] * fx;
+            out.push(top * (1.0 - fy) + bottom * fy);
+        }
+    }
+    out
+}
+
+/// Tile origins along one axis of length `n` for tiles of `tile` with `overlap`.
+fn tile_origins(n: usize, tile: usize, overlap: usize) -> Vec<usize> {
+    if n <= tile {
+        return vec![0];
+    }
+    let stride = tile.saturating_sub(overlap).max(1);
+    let mut origins: Vec<usize> = (0..)
+        .map(|k| k * stride)
+        .take_while(|&o| o + tile < n)
+        .collect();
+    origins.push(n - tile);
+    origins
+}
+
+/// Blending weight along one axis at position `p` of a tile of `tile` pixels whose low/high
+/// edge is shared with another tile.
+fn edge_weight(p: usize, tile: usize, overlap: usize, low_shared: bool, high_shared: bool) -> f32 {
+    let margin = overlap / 4;
+    let ramp = (overlap / 2).max(1) as f32;
+    let ramp_at = |d: usize| -> f32 {
+        if d < margin {
+            0.0
+        } else {
+            (((d - margin) as f32 + 1.0) / ramp).min(1.0)
+        }
+    };
+    let mut w = 1.0f32;
+    if low_shared {
+        w = w.min(ramp_at(p));
+    }
+    if high_shared {
+        w = w.min(ramp_at(tile - 1 - p));
+    }
+    w
+}
+
+/// Runs the network over `input` (`w × h`, normalised) in blended tiles; returns the sigmoid
+/// of the three outputs, each `w × h`.
+pub(crate) fn predict_tiled(
+    net: &UNet,
+    input: &[f32],
+    w: usize,
+    h: usize,
+    tile: usize,
+    overlap: usize,
+) -> Result<[Vec<f32>; 3], VisionError> {
+    let err = model_error("tiled prediction");
+    let multiple = net.config().size_multiple();
+    let round_up = |v: usize| v.div_ceil(multiple) * multiple;
+    let tile = round_up(tile.max(multiple));
+    // Tile extent per axis: the tile, or the whole (rounded-up) axis when it is shorter.
+    let (tw, th) = (tile.min(round_up(w)), tile.min(round_up(h)));
+    let overlap = overlap.min(tile / 2);
+    let xs = tile_origins(w, tw, overlap);
+    let ys = tile_origins(h, th, overlap);
+    let single = xs.len() == 1 && ys.len() == 1;
+    let mut sums = [vec![0f32; w * h], vec![0f32; w * h], vec![0f32; w * h]];
+    let mut weights = vec![0f32; w * h];
+    let mut patch = vec![0f32; tw * th];
+    for (iy, &y0) in ys.iter().enumerate() {
+        for (ix, &x0) in xs.iter().enumerate() {
+            // Copy the tile, repeating the last row/column where it overhangs the image.
+            for ty in 0..th {
+                let sy = (y0 + ty).min(h - 1);
+                for tx in 0..tw {
+                    let sx = (x0 + tx).min(w - 1);
+                    patch[ty * tw + tx] = input[sy * w + sx];
+                }
+            }
+            let tensor = Tensor::from_slice(&patch, (1, 1, th, tw), &Device::Cpu).map_err(&err)?;
+            let probabilities = candle_nn::ops::sigmoid(&net.forward(&tensor)?).map_err(&err)?;
+            let values = probabilities
+                .flatten_all()
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(&err)?;
+            let area = tw * th;
+            let (low_x, high_x) = (ix > 0, ix + 1 < xs.len());
+            let (low_y, high_y) = (iy > 0, iy + 1 < ys.len());
+            for ty in 0..th.min(h - y0) {
+                let wy = edge_weight(ty, th, overlap, low_y, high_y);
+                for tx in 0..tw.min(w - x0) {
+                    let i = (y0 + ty) * w + x0 + tx;
+                    let o = ty * tw + tx;
+                    if single {
+                        for (c, sum) in sums.iter_mut().enumerate() {
+                            sum[i] = values[c * area + o];
+                        }
+                        weights[i] = 1.0;
+                        continue;
+                    }
+                    let weight = wy * edge_weight(tx, tw, overlap, low_x, high_x);
+                    if weight > 0.0 {
+                        for (c, sum) in sums.iter_mut().enumerate() {
+                            sum[i] += weight * values[c * area + o];
+                        }
+                        weights[i] += weight;
+                    }
+                }
+            }
+        }
+    }
+    if !single {
+        for (c, sum) in sums.iter_mut().enumerate() {
+            for (s, &wt) in sum.iter_mut().zip(&weights) {
+                if wt > 0.0 {
+                    *s /= wt;
+                } else {
+                    return Err(VisionError::Model {
+                        reason: format!("tiling left a pixel of output {c} uncovered"),
+                    });
+                }
+            }
+        }
+    }
+    Ok(sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::UNetConfig;
+    use super::*;
+
+    fn wavy_input(w: usize, h: usize) -> Vec<f32> {
+        (0..w * h)
+            .map(|i| (((i % w) as f32 * 0.31).sin() + ((i / w) as f32 * 0.17).cos()) * 0.4)
+            .collect()
+    }
+
+    #[test]
+    fn one_tile_equals_a_direct_forward_pass() {
+        let net = UNet::new(
+            UNetConfig {
+                base_channels: 4,
+                depth: 3,
+                downsample: 1,
+            },
+            5,
+        )
+        .unwrap();
+        let (w, h) = (40, 24);
+        let input = wavy_input(w, h);
+        let maps = predict_tiled(&net, &input, w, h, 64, 16).unwrap();
+        let tensor = Tensor::from_slice(&input, (1, 1, h, w), &Device::Cpu).unwrap();
+        let direct = candle_nn::ops::sigmoid(&net.forward(&tensor).unwrap())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        for c in 0..3 {
+            assert_eq!(maps[c], direct[c * w * h..(c + 1) * w * h].to_vec());
+        }
+    }
+
+    #[test]
+    fn overlapping_tiles_reproduce_the_untiled_maps() {
+        // Depth 1: two 3×3 convolutions, a receptive radius of 2 px < the zero margin of 4 px.
+        let net = UNet::new(
+            UNetConfig {
+                base_channels: 4,
+                depth: 1,
+                downsample: 1,
+            },
+            9,
+        )
+        .unwrap();
+        let (w, h) = (70, 45);
+        let input = wavy_input(w, h);
+        let whole = predict_tiled(&net, &input, w, h, 128, 16).unwrap();
+        let tiled = predict_tiled(&net, &input, w, h, 24, 16).unwrap();
+        for c in 0..3 {
+            let worst = whole[c]
+                .iter()
+                .zip(&tiled[c])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "output {c}: max difference {worst}");
+        }
+    }
+
+    #[test]
+    fn maps_of_two_touching_discs_give_two_instances() {
+        // Ideal maps: two discs of radius 10 touching at x = 30, boundary on the contact line.
+        let (w, h) = (60, 30);
+        let mut maps = PredictedMaps {
+            width: w,
+            height: h,
+            foreground: vec![0.0; w * h],
+            boundary: vec![0.0; w * h],
+            distance: vec![0.0; w * h],
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+                for cx in [20.0f32, 40.0] {
+                    let r = ((px - cx).powi(2) + (py - 15.0).powi(2)).sqrt();
+                    if r < 10.5 {
+                        maps.foreground[i] = 1.0;
+                        maps.distance[i] = maps.distance[i].max(1.0 - r / 10.5);
+                    }
+                }
+            }
+        }
+        let labels = instances_from_maps(&maps, &InferenceConfig::default());
+        let count = labels.iter().copied().max().unwrap();
+        assert_eq!(count, 2);
+        assert_ne!(labels[15 * w + 20], labels[15 * w + 40]);
+        // Tiny specks are dropped.
+        maps.foreground[2 * w + 2] = 1.0;
+        let labels = instances_from_maps(&maps, &InferenceConfig::default());
+        assert_eq!(labels[2 * w + 2], 0);
+    }
+}
