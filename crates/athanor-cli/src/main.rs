@@ -222,7 +222,7 @@ enum PlanCommand {
 enum VisionCommand {
     /// Segment particles and print size statistics for each image; continues past bad files.
     #[command(
-        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json"
+        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json\n  athanor vision analyze tem.tif --labels labels/ --overlay overlays/"
     )]
     Analyze {
         /// Image files (TIFF, DM3/DM4, PNG).
@@ -234,6 +234,12 @@ enum VisionCommand {
         /// Print one JSON document instead of lines.
         #[arg(long)]
         json: bool,
+        /// Also write each image's instance label map here (16-bit PNG, 0 = background).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Also write each image with the particle outlines drawn here (PNG).
+        #[arg(long)]
+        overlay: Option<PathBuf>,
     },
     /// Score the segmentation against instance label maps (EMPS layout: DIR/images, DIR/segmaps).
     #[command(
@@ -355,7 +361,17 @@ fn main() -> ExitCode {
             files,
             pixel_size,
             json,
-        }) => match vision_cmd::analyze_files(&files, pixel_size, json) {
+            labels,
+            overlay,
+        }) => match vision_cmd::analyze_files(
+            &files,
+            pixel_size,
+            json,
+            &vision_cmd::ImageOutputs {
+                labels,
+                overlays: overlay,
+            },
+        ) {
             Ok(true) => Ok(()),
             Ok(false) => Err(Failure {
                 code: 1,

@@ -72,6 +72,17 @@ pub fn inspect(path: &Path, preview: Option<&Path>) -> anyhow::Result<()> {
 /// An 8-bit preview with a 0.5–99.5 % percentile stretch, so that a 16-bit or float image with
 /// a few hot pixels is still visible.
 fn preview_png(image: &GrayImage) -> anyhow::Result<Vec<u8>> {
+    let pixels = preview_gray(image);
+    Ok(athanor_formats::png::write_png(
+        image.width,
+        image.height,
+        athanor_formats::png::PngLayout::Gray8,
+        &pixels,
+    )?)
+}
+
+/// 8-bit pixels with a 0.5–99.5 % percentile stretch.
+fn preview_gray(image: &GrayImage) -> Vec<u8> {
     let mut sorted: Vec<f32> = image
         .data
         .iter()
@@ -87,17 +98,11 @@ fn preview_png(image: &GrayImage) -> anyhow::Result<Vec<u8>> {
     };
     let (lo, hi) = (pick(0.005), pick(0.995));
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let pixels: Vec<u8> = image
+    image
         .data
         .iter()
         .map(|v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect();
-    Ok(athanor_formats::png::write_png(
-        image.width,
-        image.height,
-        athanor_formats::png::PngLayout::Gray8,
-        &pixels,
-    )?)
+        .collect()
 }
 
 fn progress(len: usize, what: &str) -> ProgressBar {
@@ -137,12 +142,88 @@ fn parallel_map<T: Sync, R: Send>(
     results.into_iter().flatten().collect()
 }
 
+/// Optional per-image files written by `vision analyze`.
+#[derive(Debug, Clone, Default)]
+pub struct ImageOutputs {
+    /// Directory for 16-bit instance label maps (`<stem>.labels.png`, 0 = background).
+    pub labels: Option<PathBuf>,
+    /// Directory for overlay images (`<stem>.overlay.png`).
+    pub overlays: Option<PathBuf>,
+}
+
+/// The instance label map as a 16-bit grayscale PNG, the format segmentation tools score.
+fn label_png(labels: &[u32], width: usize, height: usize) -> anyhow::Result<Vec<u8>> {
+    let max = labels.iter().copied().max().unwrap_or(0);
+    if max > u32::from(u16::MAX) {
+        bail!("{max} instances do not fit a 16-bit label map");
+    }
+    let bytes: Vec<u8> = labels
+        .iter()
+        .flat_map(|&l| (l as u16).to_le_bytes())
+        .collect();
+    Ok(athanor_formats::png::write_png(
+        width,
+        height,
+        athanor_formats::png::PngLayout::Gray16,
+        &bytes,
+    )?)
+}
+
+/// The image in gray with each particle's outline drawn: green for counted particles, orange for
+/// particles cut by the border (excluded by the counting rule).
+fn overlay_png(
+    image: &GrayImage,
+    analysis: &athanor_vision::ImageAnalysis,
+) -> anyhow::Result<Vec<u8>> {
+    let gray = preview_gray(image);
+    let (w, h) = (analysis.width, analysis.height);
+    let edge: std::collections::BTreeSet<u32> = analysis
+        .particles
+        .iter()
+        .filter(|p| p.touches_edge)
+        .map(|p| p.label)
+        .collect();
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let l = analysis.labels[y * w + x];
+            let outline = l != 0
+                && [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)]
+                    .iter()
+                    .any(|(dx, dy)| {
+                        let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                        nx < 0
+                            || ny < 0
+                            || nx >= w as i64
+                            || ny >= h as i64
+                            || analysis.labels[ny as usize * w + nx as usize] != l
+                    });
+            let g = gray[y * w + x];
+            rgb.extend_from_slice(&match (outline, edge.contains(&l)) {
+                (true, false) => [40, 220, 60],
+                (true, true) => [255, 150, 30],
+                _ => [g, g, g],
+            });
+        }
+    }
+    Ok(athanor_formats::png::write_png(
+        w,
+        h,
+        athanor_formats::png::PngLayout::Rgb8,
+        &rgb,
+    )?)
+}
+
 /// `athanor vision analyze FILE…`: particle statistics per image.
 pub fn analyze_files(
     files: &[PathBuf],
     pixel_size_nm: Option<f64>,
     json: bool,
+    outputs: &ImageOutputs,
 ) -> anyhow::Result<bool> {
+    for dir in [&outputs.labels, &outputs.overlays].into_iter().flatten() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let bar = progress(files.len(), "analyse");
     let results = parallel_map(files, &bar, |path| -> anyhow::Result<serde_json::Value> {
         let m = read_micrograph(path)?;
@@ -157,7 +238,22 @@ pub fn analyze_files(
             ..AnalysisConfig::default()
         };
         let a = analyze(&m.image, &config).with_context(|| path.display().to_string())?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
+        let mut written = Vec::new();
+        if let Some(dir) = &outputs.labels {
+            let out = dir.join(format!("{stem}.labels.png"));
+            std::fs::write(&out, label_png(&a.labels, a.width, a.height)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            written.push(out.display().to_string());
+        }
+        if let Some(dir) = &outputs.overlays {
+            let out = dir.join(format!("{stem}.overlay.png"));
+            std::fs::write(&out, overlay_png(&m.image, &a)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            written.push(out.display().to_string());
+        }
         Ok(serde_json::json!({
+            "written": written,
             "file": path.display().to_string(),
             "pixel_size_nm": size,
             "calibration": calibrated,

@@ -95,6 +95,36 @@ fn vision_analyzes_and_scores_real_micrographs() {
     let f1 = figures["summary"]["mean_f1"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&f1));
 
+    // Label maps (16-bit PNG, one value per particle) and overlays for other tools to use.
+    let dir = tempfile::tempdir().unwrap();
+    let (labels, overlays) = (dir.path().join("labels"), dir.path().join("overlays"));
+    let out = run(&[
+        "vision",
+        "analyze",
+        image.to_str().unwrap(),
+        "--json",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--overlay",
+        overlays.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let particles = last_json_line(&out)[0]["particles"].as_u64().unwrap();
+    let map = std::fs::read(labels.join("00655d9628.labels.png")).unwrap();
+    let map = athanor_formats::read_any(&map, None).unwrap();
+    let athanor_formats::DataArray::U16(values) = &map.data else {
+        panic!("16-bit label map")
+    };
+    let distinct: std::collections::BTreeSet<u16> =
+        values.iter().copied().filter(|&v| v != 0).collect();
+    assert_eq!(distinct.len() as u64, particles, "one label per particle");
+    assert_eq!(map.shape, vec![515, 512]);
+    assert!(overlays.join("00655d9628.overlay.png").exists());
+
     let bad = run(&[
         "vision",
         "analyze",
