@@ -1,12 +1,13 @@
 //! The schema and its migrations, for SQLite and for PostgreSQL.
 //!
-//! Both backends have the same tables, columns, keys and checks; only column types differ
-//! (PostgreSQL is strictly typed: `BIGINT` where SQLite says `INTEGER`, `DOUBLE PRECISION` for
-//! `REAL`). [`MIGRATIONS`] and [`POSTGRES_MIGRATIONS`] are append-only and always the same
-//! length: migration *n* (1-based) turns a version *n − 1* database into version *n*. Each runs
-//! in its own transaction together with the version bump, so a crash leaves the database at one
-//! version or the next, never in between. Never edit a released migration; add a new one to
-//! both lists.
+//! Both backends have the same tables, columns, keys and checks. Each [`Migration`]'s schema
+//! statements are written once, with SQLite's column types; PostgreSQL's (strictly typed:
+//! `BIGINT` for `INTEGER`, `DOUBLE PRECISION` for `REAL`) are derived by [`postgres_types`].
+//! Only statements that need a backend's own functions (JSON access in backfills) are written
+//! per backend. [`MIGRATIONS`] is append-only: migration *n* (1-based) turns a version *n − 1*
+//! database into version *n*. Each runs in its own transaction together with the version bump,
+//! so a crash leaves the database at one version or the next, never in between. Never edit a
+//! released migration; add a new one.
 //!
 //! The version is `PRAGMA user_version` in SQLite, and the highest row of the
 //! `schema_migrations` table in PostgreSQL (one row per applied migration, with its time).
@@ -148,151 +149,70 @@ CREATE TABLE recipe_values (
     unit          TEXT NOT NULL,
     PRIMARY KEY (experiment_id, name)
 );
+CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
+DROP INDEX results_by_name;
+CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
+CREATE INDEX measurements_by_technique ON measurements (technique, experiment_id);
+"#;
+
+/// The recipe-value backfill of [`V2`], in SQLite's JSON functions.
+const V2_BACKFILL_SQLITE: &str = r#"
 INSERT INTO recipe_values (experiment_id, name, value, unit)
     SELECT e.id, p.key, json_extract(p.value, '$.value'), json_extract(p.value, '$.unit')
     FROM experiments e, json_each(e.recipe_json, '$.parameters') p;
-CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
-DROP INDEX results_by_name;
-CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
-CREATE INDEX measurements_by_technique ON measurements (technique, experiment_id);
 "#;
 
-/// All SQLite migrations in order; `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
-
-/// Version 1 for PostgreSQL: [`V1`] with PostgreSQL's column types.
-const POSTGRES_V1: &str = r#"
-CREATE TABLE campaigns (
-    id          TEXT PRIMARY KEY,
-    lab_number  BIGINT NOT NULL UNIQUE CHECK (lab_number >= 1),
-    lab_id      TEXT NOT NULL UNIQUE,
-    name        TEXT NOT NULL,
-    seed        TEXT NOT NULL,
-    config_hash TEXT NOT NULL,
-    config_text TEXT NOT NULL,
-    budget      BIGINT NOT NULL CHECK (budget >= 0),
-    status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped')),
-    created_at  TEXT NOT NULL
-);
-CREATE INDEX campaigns_by_identity ON campaigns (name, config_hash, seed);
-
-CREATE TABLE experiments (
-    id                TEXT PRIMARY KEY,
-    lab_id            TEXT NOT NULL UNIQUE,
-    campaign_id       TEXT NOT NULL REFERENCES campaigns (id),
-    seq               BIGINT NOT NULL CHECK (seq >= 0),
-    status            TEXT NOT NULL CHECK (status IN ('planned', 'completed', 'failed')),
-    recipe_json       TEXT NOT NULL,
-    planner_note_json TEXT NOT NULL,
-    failure           TEXT,
-    planned_at        TEXT NOT NULL,
-    completed_at      TEXT,
-    UNIQUE (campaign_id, seq),
-    CHECK ((status = 'failed') = (failure IS NOT NULL)),
-    CHECK ((status = 'planned') = (completed_at IS NULL))
-);
-
-CREATE TABLE steps (
-    experiment_id TEXT NOT NULL REFERENCES experiments (id),
-    kind          TEXT NOT NULL CHECK (kind IN ('spec', 'run')),
-    position      BIGINT NOT NULL,
-    step_index    BIGINT NOT NULL,
-    action        TEXT NOT NULL,
-    device        TEXT NOT NULL,
-    setpoints_json TEXT NOT NULL,
-    actuals_json  TEXT NOT NULL,
-    start_json    TEXT,
-    duration_json TEXT,
-    PRIMARY KEY (experiment_id, kind, position)
-);
-
-CREATE TABLE blobs (
-    hash       TEXT PRIMARY KEY CHECK (length(hash) = 64),
-    size       BIGINT NOT NULL CHECK (size >= 0),
-    media_type TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-
-CREATE TABLE measurements (
-    id              TEXT PRIMARY KEY,
-    experiment_id   TEXT NOT NULL REFERENCES experiments (id),
-    position        BIGINT NOT NULL,
-    technique       TEXT NOT NULL,
-    instrument      TEXT NOT NULL,
-    blob_hash       TEXT REFERENCES blobs (hash),
-    blob_media_type TEXT,
-    blob_file_name  TEXT,
-    conditions_json TEXT NOT NULL,
-    UNIQUE (experiment_id, position),
-    CHECK ((blob_hash IS NULL) = (blob_media_type IS NULL)
-       AND (blob_hash IS NULL) = (blob_file_name IS NULL))
-);
-CREATE INDEX measurements_by_blob ON measurements (blob_hash);
-
-CREATE TABLE analyses (
-    id              TEXT PRIMARY KEY,
-    experiment_id   TEXT NOT NULL REFERENCES experiments (id),
-    position        BIGINT NOT NULL,
-    kind            TEXT NOT NULL,
-    software        TEXT NOT NULL,
-    parameters_json TEXT NOT NULL,
-    outputs_json    TEXT NOT NULL,
-    UNIQUE (experiment_id, position)
-);
-
-CREATE TABLE analysis_inputs (
-    analysis_id TEXT NOT NULL REFERENCES analyses (id),
-    position    BIGINT NOT NULL,
-    blob_hash   TEXT NOT NULL REFERENCES blobs (hash),
-    PRIMARY KEY (analysis_id, position)
-);
-CREATE INDEX analysis_inputs_by_blob ON analysis_inputs (blob_hash);
-
-CREATE TABLE results (
-    experiment_id TEXT NOT NULL REFERENCES experiments (id),
-    position      BIGINT NOT NULL,
-    name          TEXT NOT NULL,
-    value         DOUBLE PRECISION NOT NULL,
-    std           DOUBLE PRECISION CHECK (std IS NULL OR std >= 0),
-    unit          TEXT NOT NULL,
-    origin        TEXT NOT NULL CHECK (origin IN ('specified', 'measured', 'computed', 'predicted')),
-    method        TEXT NOT NULL,
-    PRIMARY KEY (experiment_id, position)
-);
-CREATE INDEX results_by_name ON results (name);
-
-CREATE TABLE planner_states (
-    campaign_id TEXT NOT NULL REFERENCES campaigns (id),
-    seq         BIGINT NOT NULL,
-    state_json  TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (campaign_id, seq)
-);
-"#;
-
-/// Version 2 for PostgreSQL: [`V2`] with PostgreSQL's column types and JSON functions.
-const POSTGRES_V2: &str = r#"
-CREATE TABLE recipe_values (
-    experiment_id TEXT NOT NULL REFERENCES experiments (id),
-    name          TEXT NOT NULL,
-    value         DOUBLE PRECISION NOT NULL,
-    unit          TEXT NOT NULL,
-    PRIMARY KEY (experiment_id, name)
-);
+/// The recipe-value backfill of [`V2`], in PostgreSQL's JSON functions.
+const V2_BACKFILL_POSTGRES: &str = r#"
 INSERT INTO recipe_values (experiment_id, name, value, unit)
     SELECT e.id, p.key, (p.value ->> 'value')::DOUBLE PRECISION, p.value ->> 'unit'
     FROM experiments e CROSS JOIN LATERAL jsonb_each(e.recipe_json::jsonb -> 'parameters') p;
-CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
-DROP INDEX results_by_name;
-CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
-CREATE INDEX measurements_by_technique ON measurements (technique, experiment_id);
 "#;
 
-/// All PostgreSQL migrations in order, one for each of [`MIGRATIONS`].
-const POSTGRES_MIGRATIONS: &[&str] = &[POSTGRES_V1, POSTGRES_V2];
+/// One schema version step.
+struct Migration {
+    /// Schema statements in SQLite's column types, shared by both backends.
+    schema: &'static str,
+    /// Statements run after `schema` on SQLite only.
+    sqlite: &'static str,
+    /// Statements run after `schema` on PostgreSQL only.
+    postgres: &'static str,
+}
 
-// The two lists must describe the same versions.
-const _: () = assert!(MIGRATIONS.len() == POSTGRES_MIGRATIONS.len());
+impl Migration {
+    /// The whole migration for SQLite.
+    fn sqlite_sql(&self) -> String {
+        format!("{}{}", self.schema, self.sqlite)
+    }
+
+    /// The whole migration for PostgreSQL.
+    fn postgres_sql(&self) -> String {
+        format!("{}{}", postgres_types(self.schema), self.postgres)
+    }
+}
+
+/// All migrations in order; `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        schema: V1,
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        schema: V2,
+        sqlite: V2_BACKFILL_SQLITE,
+        postgres: V2_BACKFILL_POSTGRES,
+    },
+];
+
+/// SQLite column types → PostgreSQL's: 64-bit integers and doubles, as SQLite stores them. The
+/// schema text uses `INTEGER` and `REAL` only as column types (upper case), so a plain
+/// replacement of those words is exact.
+fn postgres_types(schema: &str) -> String {
+    schema
+        .replace("INTEGER", "BIGINT")
+        .replace("REAL", "DOUBLE PRECISION")
+}
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -322,7 +242,7 @@ pub(crate) fn migrate_sqlite(conn: &mut Connection, path: &Path) -> Result<()> {
             return Ok(());
         }
         let next = current + 1;
-        tx.execute_batch(MIGRATIONS[current as usize])
+        tx.execute_batch(&MIGRATIONS[current as usize].sqlite_sql())
             .map_err(db(format!("apply schema migration {next}")))?;
         tx.pragma_update(None, "user_version", next)
             .map_err(db(format!("set the schema version to {next}")))?;
@@ -406,7 +326,7 @@ pub(crate) fn migrate_postgres(
             return Ok(());
         }
         let next = current + 1;
-        tx.batch_execute(POSTGRES_MIGRATIONS[current as usize])
+        tx.batch_execute(&MIGRATIONS[current as usize].postgres_sql())
             .map_err(db(format!("apply schema migration {next}")))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
@@ -415,5 +335,29 @@ pub(crate) fn migrate_postgres(
         .map_err(db(format!("record schema migration {next}")))?;
         tx.commit()
             .map_err(db(format!("commit schema migration {next}")))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_migrations_use_postgres_column_types_only() {
+        for (n, m) in MIGRATIONS.iter().enumerate() {
+            let pg = m.postgres_sql();
+            assert!(
+                !pg.contains("INTEGER") && !pg.contains(" REAL"),
+                "migration {}",
+                n + 1
+            );
+            // Every SQLite integer or real column becomes exactly one PostgreSQL column type.
+            assert_eq!(
+                m.schema.matches("INTEGER").count() + m.schema.matches("REAL").count(),
+                postgres_types(m.schema).matches("BIGINT").count()
+                    + postgres_types(m.schema).matches("DOUBLE PRECISION").count(),
+            );
+            assert!(m.sqlite_sql().starts_with(m.schema));
+        }
     }
 }
