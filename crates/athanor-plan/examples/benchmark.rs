@@ -5,6 +5,7 @@
 //! Run with `cargo run --release -p athanor-plan --example benchmark`.
 
 use athanor_model::ParameterDef;
+use athanor_plan::bench::TestFunction;
 use athanor_plan::{Objective, ObjectiveGoal, Observation, Planner, PlannerConfig};
 use std::time::Instant;
 
@@ -18,36 +19,6 @@ fn unit_params(d: usize) -> Vec<ParameterDef> {
             log_scale: false,
         })
         .collect()
-}
-
-fn branin(x1: f64, x2: f64) -> f64 {
-    let pi = std::f64::consts::PI;
-    let b = 5.1 / (4.0 * pi * pi);
-    let c = 5.0 / pi;
-    let t = 1.0 / (8.0 * pi);
-    (x2 - b * x1 * x1 + c * x1 - 6.0).powi(2) + 10.0 * (1.0 - t) * x1.cos() + 10.0
-}
-
-fn hartmann6(x: &[f64]) -> f64 {
-    const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
-    const A: [[f64; 6]; 4] = [
-        [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
-        [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
-        [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
-        [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
-    ];
-    const P: [[f64; 6]; 4] = [
-        [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
-        [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
-        [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
-        [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
-    ];
-    -(0..4)
-        .map(|i| {
-            let e: f64 = (0..6).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum();
-            ALPHA[i] * (-e).exp()
-        })
-        .sum::<f64>()
 }
 
 fn main() {
@@ -108,7 +79,7 @@ fn main() {
     );
 
     // Branin.
-    let branin_min = 0.397_887_357_729_738_2;
+    let branin_min = TestFunction::Branin.optimum_value();
     let mut regrets = Vec::new();
     let t = Instant::now();
     for seed in 0..20u64 {
@@ -136,7 +107,7 @@ fn main() {
         let mut p = Planner::new(config).unwrap();
         for _ in 0..30 {
             let s = p.ask().unwrap();
-            let f = branin(s.x[0], s.x[1]);
+            let f = TestFunction::Branin.value(&s.x);
             p.tell(Observation {
                 x: s.x,
                 y: vec![Some(f)],
@@ -176,7 +147,7 @@ fn main() {
         let mut hit = None;
         for i in 0..60 {
             let s = p.ask().unwrap();
-            let v = -hartmann6(&s.x);
+            let v = -TestFunction::Hartmann6.value(&s.x);
             if (v - target).abs() <= tol && hit.is_none() {
                 hit = Some(i + 1);
                 break;
@@ -198,7 +169,7 @@ fn main() {
     let pts = athanor_plan::sobol::sobol_points(60000, 6, 77);
     let frac = pts
         .iter()
-        .filter(|p| (-hartmann6(p) - target).abs() <= tol)
+        .filter(|p| (-TestFunction::Hartmann6.value(p) - target).abs() <= tol)
         .count() as f64
         / 60000.0;
     println!(

@@ -2,6 +2,7 @@
 //! performance on standard test functions.
 
 use athanor_model::ParameterDef;
+use athanor_plan::bench::TestFunction;
 use athanor_plan::{
     sobol, Objective, ObjectiveGoal, Observation, Planner, PlannerConfig, STRATEGY_BAYES,
     STRATEGY_SOBOL,
@@ -16,39 +17,6 @@ fn param(name: &str, min: f64, max: f64, log_scale: bool) -> ParameterDef {
         max,
         log_scale,
     }
-}
-
-/// Branin–Hoo on [−5, 10] × [0, 15]; global minimum 0.397887 at three points.
-fn branin(x1: f64, x2: f64) -> f64 {
-    let pi = std::f64::consts::PI;
-    let b = 5.1 / (4.0 * pi * pi);
-    let c = 5.0 / pi;
-    let t = 1.0 / (8.0 * pi);
-    (x2 - b * x1 * x1 + c * x1 - 6.0).powi(2) + 10.0 * (1.0 - t) * x1.cos() + 10.0
-}
-const BRANIN_MINIMUM: f64 = 0.397_887_357_729_738;
-
-/// Hartmann-6 on [0, 1]^6 (minimum −3.32237).
-fn hartmann6(x: &[f64]) -> f64 {
-    const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
-    const A: [[f64; 6]; 4] = [
-        [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
-        [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
-        [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
-        [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
-    ];
-    const P: [[f64; 6]; 4] = [
-        [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
-        [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
-        [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
-        [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
-    ];
-    -(0..4)
-        .map(|i| {
-            let e: f64 = (0..6).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum();
-            ALPHA[i] * (-e).exp()
-        })
-        .sum::<f64>()
 }
 
 fn small_config(seed: u64) -> PlannerConfig {
@@ -179,7 +147,7 @@ fn branin_regret_is_small_after_thirty_evaluations() {
         let mut planner = Planner::new(config).unwrap();
         for _ in 0..30 {
             let s = planner.ask().unwrap();
-            let f = branin(s.x[0], s.x[1]);
+            let f = TestFunction::Branin.value(&s.x);
             planner
                 .tell(Observation {
                     x: s.x,
@@ -189,7 +157,7 @@ fn branin_regret_is_small_after_thirty_evaluations() {
                 .unwrap();
         }
         let (_, utility) = planner.best().unwrap();
-        regrets.push(-utility - BRANIN_MINIMUM);
+        regrets.push(-utility - TestFunction::Branin.optimum_value());
     }
     let good = regrets.iter().filter(|&&r| r < 0.05).count();
     assert!(good >= 7, "regrets {regrets:?}");
@@ -212,7 +180,7 @@ fn hits_a_six_dimensional_target_much_faster_than_random_search() {
             .zip(x)
             .map(|(p, &v)| p.to_unit_interval(v))
             .collect();
-        -hartmann6(&u)
+        -TestFunction::Hartmann6.value(&u)
     };
     let budget: usize = 40;
 
@@ -220,7 +188,7 @@ fn hits_a_six_dimensional_target_much_faster_than_random_search() {
     let probe = sobol::sobol_points(1 << 15, 6, 1234);
     let hit_rate = probe
         .iter()
-        .filter(|u| (-hartmann6(u) - target).abs() <= tolerance)
+        .filter(|u| (-TestFunction::Hartmann6.value(u) - target).abs() <= tolerance)
         .count() as f64
         / probe.len() as f64;
     let random_success = 1.0 - (1.0 - hit_rate).powi(budget as i32);
