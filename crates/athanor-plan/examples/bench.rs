@@ -260,34 +260,6 @@ fn main() {
     println!("{line}");
 }
 
-/// `splitmix64` finaliser (Steele, Lea & Flood 2014), as used by the crate's `stats::derive_seed`.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Purpose tag of the noise stream in `athanor_plan::bench::run_regret`.
-const NOISE_PURPOSE: u64 = 0x0153;
-
-/// The standard-normal noise draws `z_0 … z_{n−1}` that `run_regret` adds (times the noise
-/// standard deviation) to evaluations `0 … n−1` for `seed`: the same generator
-/// (`ChaCha8Rng` seeded with `derive_seed(seed, 0, 0x0153)`) and the same one-branch
-/// Box–Muller transform, reproduced here because those helpers are private to the crate.
-pub fn noise_draws(seed: u64, n: usize) -> Vec<f64> {
-    use rand::{RngExt, SeedableRng};
-    let derived = splitmix64(splitmix64(seed ^ splitmix64(0)) ^ NOISE_PURPOSE);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(derived);
-    (0..n)
-        .map(|_| {
-            let u1 = 1.0 - rng.random::<f64>();
-            let u2 = rng.random::<f64>();
-            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-        })
-        .collect()
-}
-
 /// The first `problem.initial_design()` points the planner evaluates for `seed`: asked from a
 /// planner configured exactly as in `run_regret` (the design depends only on the seed and the
 /// number of observations, so telling noise-free values does not change it).
@@ -332,7 +304,7 @@ fn check_noise_replay(problem: &Problem, seed: u64, budget: usize) -> Result<(),
     .map_err(|e| e.to_string())?;
     let mut best = f64::INFINITY;
     let mut curve = Vec::with_capacity(budget);
-    for z in noise_draws(seed, budget) {
+    for z in athanor_plan::bench::noise_draws(seed, budget) {
         let x = planner.ask().map_err(|e| e.to_string())?.x;
         let truth = function.value(&x);
         best = best.min(truth);
@@ -408,7 +380,7 @@ pub fn export_designs(
             }
             per_seed.insert(
                 seed.to_string(),
-                json!({ "x": x, "f": f, "noise": noise_draws(seed, budget) }),
+                json!({ "x": x, "f": f, "noise": athanor_plan::bench::noise_draws(seed, budget) }),
             );
         }
         problems.push(json!({

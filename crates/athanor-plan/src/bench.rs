@@ -335,6 +335,24 @@ impl RegretRun {
     }
 }
 
+/// Purpose tag of the observation-noise stream.
+const NOISE_PURPOSE: u64 = 0x0153;
+
+/// The generator of [`run_regret`]'s observation noise for `seed`.
+fn noise_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(crate::stats::derive_seed(seed, 0, NOISE_PURPOSE))
+}
+
+/// The standard-normal draws `z_0 … z_{n−1}` that [`run_regret`] adds, times the noise standard
+/// deviation, to evaluations `0 … n−1` for `seed`; exported so that other planners can be run
+/// on exactly the same noisy observations.
+pub fn noise_draws(seed: u64, n: usize) -> Vec<f64> {
+    let mut rng = noise_rng(seed);
+    (0..n)
+        .map(|_| crate::stats::standard_normal(&mut rng))
+        .collect()
+}
+
 /// Runs the planner on `problem` for `budget` evaluations with the given seed (which seeds both
 /// the planner and the noise, so runs with the same seed are paired).
 pub fn run_regret(problem: &Problem, budget: usize, seed: u64) -> Result<RegretRun, PlanError> {
@@ -347,7 +365,7 @@ pub fn run_regret(problem: &Problem, budget: usize, seed: u64) -> Result<RegretR
         seed,
     };
     let mut planner = Planner::new(config)?;
-    let mut noise_rng = ChaCha8Rng::seed_from_u64(crate::stats::derive_seed(seed, 0, 0x0153));
+    let mut noise_rng = noise_rng(seed);
     let optimum = function.optimum_value();
     let mut best = f64::INFINITY;
     let mut curve = Vec::with_capacity(budget);
