@@ -466,7 +466,7 @@ fn cmd_run(
     bar.finish_and_clear();
     output::print_summary(&summary, &campaign);
     // The plot is a convenience: failing to draw it must not fail a finished campaign.
-    match output::plot(data, Some(&summary.campaign_id), None) {
+    match output::plot_from(&store, &data.data_dir, Some(&summary.campaign_id), None) {
         Ok(path) => println!("Plot: {}", path.display()),
         Err(e) => eprintln!("warning: could not draw the convergence plot: {e:#}"),
     }

@@ -140,7 +140,7 @@ fn experiment_json(e: &ExperimentRecord) -> serde_json::Value {
         "experiment": e.lab_id,
         "id": e.id,
         "seq": e.seq,
-        "status": format!("{:?}", e.status).to_lowercase(),
+        "status": e.status.as_str(),
         "recipe": e.recipe.parameters,
         "results": e.results,
         "failure": e.failure,
@@ -183,7 +183,7 @@ pub fn show(data: &DataDirArg, campaign: Option<&str>, json: bool) -> anyhow::Re
             c.created_at
         );
         for e in &exps {
-            let status = format!("{:?}", e.status).to_lowercase();
+            let status = e.status.as_str();
             println!("  {}  {status}", e.lab_id);
             println!("    recipe:  {}", recipe_lines(&e.recipe).join(", "));
             if !e.results.is_empty() {
@@ -275,7 +275,7 @@ pub fn export(
             c.seed.to_string(),
             e.lab_id.clone(),
             e.seq.to_string(),
-            format!("{:?}", e.status).to_lowercase(),
+            e.status.as_str().to_string(),
         ];
         for (k, u) in &params {
             rec.push(
@@ -323,10 +323,19 @@ pub fn plot(
     campaign: Option<&str>,
     output: Option<&Path>,
 ) -> anyhow::Result<std::path::PathBuf> {
-    let data_dir = &data.data_dir;
-    let store = data.open_existing()?;
+    plot_from(&data.open_existing()?, &data.data_dir, campaign, output)
+}
+
+/// Writes the convergence SVG of `campaign` (default: the most recent) from an open store; by
+/// default into `DATA_DIR/plots/`.
+pub fn plot_from(
+    store: &Store,
+    data_dir: &Path,
+    campaign: Option<&str>,
+    output: Option<&Path>,
+) -> anyhow::Result<std::path::PathBuf> {
     let record = match campaign {
-        Some(_) => selected(&store, campaign)?.remove(0),
+        Some(_) => selected(store, campaign)?.remove(0),
         None => match store.campaigns()?.pop() {
             Some(c) => c,
             None => bail!("no campaigns in {}", data_dir.display()),
@@ -370,7 +379,7 @@ pub fn search(
             .iter()
             .map(|r| format!("{} = {}", r.name, fmt_value(&r.quantity)))
             .collect();
-        println!("{}  {}", e.lab_id, format!("{:?}", e.status).to_lowercase());
+        println!("{}  {}", e.lab_id, e.status.as_str());
         println!("    recipe:  {}", recipe_lines(&e.recipe).join(", "));
         if !results.is_empty() {
             println!("    results: {}", results.join(", "));
