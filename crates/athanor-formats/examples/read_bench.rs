@@ -1,7 +1,9 @@
-//! Read throughput of the DM4 and TIFF readers on large synthetic files, and their peak memory.
+//! Read throughput of the DM4, TIFF and MRC readers on large synthetic files, and their peak
+//! memory.
 //!
 //! `cargo run --release -p athanor-formats --example read_bench [-- SIDE]` (SIDE defaults to
-//! 4096: a 4096 × 4096 f32 DM4 = 64 MiB payload and a 4096 × 4096 u16 TIFF = 32 MiB). Each read
+//! 4096: a 4096 × 4096 f32 DM4 = 64 MiB payload, a 4096 × 4096 u16 TIFF = 32 MiB and a
+//! 4096 × 4096 f32 MRC = 64 MiB). Each read
 //! is timed best-of-3; throughput is payload bytes / time (MB = 10⁶ bytes). Memory is the
 //! kernel's resident high-water mark (`VmHWM` in `/proc/self/status`), reset before each
 //! measurement through `/proc/self/clear_refs` so that each figure covers one read only;
@@ -11,7 +13,9 @@
 #[path = "../tests/support/dm_writer.rs"]
 mod dm_writer;
 
-use athanor_formats::{read_any, read_metadata_only, write_tiff_u16, CalibratedImage};
+use athanor_formats::{
+    read_any, read_metadata_only, write_mrc, write_tiff_u16, CalibratedImage, DataArray,
+};
 use std::time::{Duration, Instant};
 
 fn status_kb(field: &str) -> Option<f64> {
@@ -104,6 +108,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(0)
     });
 
+    drop(tiff);
+
+    // --- MRC, f32 (mode 2)
+    let mrc = write_mrc(
+        &DataArray::F32((0..side * side).map(|i| (i % 65_521) as f32).collect()),
+        &[side, side],
+        [1.2, 1.2, 1.2],
+        &["read_bench"],
+    )?;
+    let mrc_payload = (side * side * 4) as f64;
+    let mrc_full = measure(|| read_any(&mrc, None).map(|d| d.data.len()).unwrap_or(0));
+    let mrc_meta = measure(|| {
+        read_metadata_only(&mrc, None)
+            .map(|i| i.shape.iter().product())
+            .unwrap_or(0)
+    });
+    drop(mrc);
+
     let rate = |payload: f64, m: &Measurement| mb(payload) / m.best.as_secs_f64();
     println!(
         "DM4 {side}×{side} f32 ({:.1} MB): read {:.1} ms = {:.0} MB/s; metadata only {:.3} ms; \
@@ -125,6 +147,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tiff_full.peak_mb,
         tiff_full.extra_mb
     );
+    println!(
+        "MRC {side}×{side} f32 ({:.1} MB): read {:.1} ms = {:.0} MB/s; metadata only {:.3} ms; \
+         peak RSS {:.1} MB, {:.1} MB above the input",
+        mb(mrc_payload),
+        mrc_full.best.as_secs_f64() * 1e3,
+        rate(mrc_payload, &mrc_full),
+        mrc_meta.best.as_secs_f64() * 1e3,
+        mrc_full.peak_mb,
+        mrc_full.extra_mb
+    );
     let json = serde_json::json!({
         "side": side,
         "dm4_payload_mb": mb(dm4_payload),
@@ -137,6 +169,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tiff_metadata_ms": tiff_meta.best.as_secs_f64() * 1e3,
         "tiff_peak_rss_mb": tiff_full.peak_mb,
         "tiff_read_extra_mb": tiff_full.extra_mb,
+        "mrc_payload_mb": mb(mrc_payload),
+        "mrc_read_mb_per_s": rate(mrc_payload, &mrc_full),
+        "mrc_metadata_ms": mrc_meta.best.as_secs_f64() * 1e3,
+        "mrc_peak_rss_mb": mrc_full.peak_mb,
+        "mrc_read_extra_mb": mrc_full.extra_mb,
     });
     println!("{json}");
     Ok(())

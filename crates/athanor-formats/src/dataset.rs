@@ -15,6 +15,8 @@
 //! | `*RAS_` | Rigaku RAS ([`crate::xrd::read_ras`]) |
 //! | `##TITLE=` / `##JCAMP-DX=` | JCAMP-DX ([`crate::jcamp::read_jcamp`]) |
 //! | text with rows of 2–3 numbers | two/three-column XY ([`crate::xrd::read_xy`]) |
+//! | `MAP ` at byte 208 | MRC2014 map / image stack ([`crate::mrc`]) |
+//! | `[SemImageFile]`, `$CM_FORMAT`, Tescan `[MAIN]` text | SEM sidecar ([`crate::sem_sidecar`]): has no pixels, so [`read_any`] returns an error naming the image to read instead; [`crate::files::read_path`] pairs image and sidecar |
 //!
 //! # Conventions
 //!
@@ -497,6 +499,11 @@ pub enum FileKind {
     Jcamp,
     /// Two/three-column numeric text (2θ, intensity, σ).
     XyText,
+    /// MRC2014 map or image stack (`MAP ` at byte 208).
+    Mrc,
+    /// SEM metadata text written next to an image (Hitachi `[SemImageFile]`, JEOL
+    /// `$CM_FORMAT`, Tescan `.hdr`): calibration only, no pixels.
+    SemSidecar,
 }
 
 impl From<Dataset> for DatasetInfo {
@@ -522,6 +529,8 @@ pub fn detect_kind(bytes: &[u8], file_name_hint: Option<&str>) -> Result<FileKin
     match head {
         Some([0x49, 0x49, 0x2A, 0x00]) | Some([0x4D, 0x4D, 0x00, 0x2A]) => Ok(FileKind::Tiff),
         Some([0x49, 0x49, 0x2B, 0x00]) | Some([0x4D, 0x4D, 0x00, 0x2B]) => Ok(FileKind::Tiff),
+        // Before DM: a big-endian MRC with NX = 3 or 4 starts like a DM header.
+        _ if crate::mrc::looks_like_mrc(bytes) => Ok(FileKind::Mrc),
         Some([0, 0, 0, 3]) => Ok(FileKind::Dm3),
         Some([0, 0, 0, 4]) => Ok(FileKind::Dm4),
         _ if bytes.starts_with(&crate::png::PNG_SIGNATURE) => Ok(FileKind::Png),
@@ -535,6 +544,7 @@ pub fn detect_kind(bytes: &[u8], file_name_hint: Option<&str>) -> Result<FileKin
         _ if crate::xrd::looks_like_xrdml(bytes) => Ok(FileKind::Xrdml),
         _ if crate::xrd::looks_like_ras(bytes) => Ok(FileKind::RigakuRas),
         _ if crate::jcamp::looks_like_jcamp(bytes) => Ok(FileKind::Jcamp),
+        _ if crate::sem_sidecar::looks_like_sidecar(bytes) => Ok(FileKind::SemSidecar),
         _ if crate::xrd::looks_like_xy(bytes) => Ok(FileKind::XyText),
         _ => {
             let extension = file_name_hint
@@ -575,6 +585,11 @@ pub fn read_any_with_options(
         FileKind::RigakuRas => crate::xrd::read_ras(bytes)?.into_dataset(),
         FileKind::Jcamp => crate::jcamp::read_jcamp(bytes)?.into_dataset(),
         FileKind::XyText => crate::xrd::read_xy(bytes)?.into_dataset(),
+        FileKind::Mrc => crate::mrc::read_mrc(bytes),
+        FileKind::SemSidecar => Err(crate::sem_sidecar::sidecar_without_image(
+            bytes,
+            file_name_hint,
+        )),
     }
 }
 
@@ -590,6 +605,7 @@ pub fn read_metadata_only(
         // PNG headers are cheap, but the payload is compressed: decoding is the only honest way
         // to check it; the pixels are dropped.
         FileKind::Png => crate::png::read_png(bytes).map(DatasetInfo::from),
+        FileKind::Mrc => crate::mrc::read_mrc_info(bytes),
         // 1-D patterns and spectra are small: reading them whole is the metadata read.
         _ => read_any(bytes, file_name_hint).map(DatasetInfo::from),
     }

@@ -8,6 +8,7 @@
 //! | vendor | recognised by | pixel size |
 //! |---|---|---|
 //! | FEI / Thermo Fisher | tag 34682 (INI text) | `[Scan] PixelWidth`/`PixelHeight` in m; else `[<Beam>] HFW / [Image] ResolutionX` and `VFW / ResolutionY`, where `<Beam>` is `[Beam] Beam` |
+//! | Tescan | tag 50431 (binary prefix, then `[MAIN]` INI text) | `[MAIN] PixelSizeX`/`PixelSizeY` in m ([`crate::sem_sidecar`]) |
 //! | Zeiss SEM | tag 34118 (Latin-1 text) | the binary header's pixel size (4th line, m, for a 1024-pixel-wide frame) × 1024 / width, accepted only if it agrees within 1 % with `AP_IMAGE_PIXEL_SIZE` (or `AP_WIDTH` / width); otherwise the text value |
 //! | JEOL SightX | `ImageDescription` holding a `<TemReporter>` XML | camera pixel pitch (TIFF `XResolution`, per inch) ÷ magnification (`SelectorValue`) in imaging mode; pitch ÷ (λ L) in 1/nm in diffraction mode, λ the relativistic wavelength at `AccVoltage`, L the camera length `SelectorValue` in mm |
 //! | DigitalMicrograph | tags 65003/65004 (units), 65009/65010 (scales) | the DM scales; embedded DM tag tree (65027) in `original_metadata` |
@@ -40,6 +41,7 @@ use std::io::Cursor;
 const FEI_TAG: u16 = 34682;
 const ZEISS_TAG: u16 = 34118;
 const OLYMPUS_SIS_TAG: u16 = 33560;
+const TESCAN_TAG: u16 = 50431;
 const DM_UNIT_X_TAG: u16 = 65003;
 const DM_UNIT_Y_TAG: u16 = 65004;
 const DM_ORIGIN_X_TAG: u16 = 65006;
@@ -247,6 +249,7 @@ struct Tags {
     date_time: Option<String>,
     fei: Option<String>,
     zeiss: Option<String>,
+    tescan: Option<String>,
     olympus_sis: bool,
     dm_units: [Option<String>; 2],
     dm_scales: [Option<f64>; 2],
@@ -276,6 +279,30 @@ fn read_tags(decoder: &mut Tiff<'_>, file_size: usize) -> Result<Tags, FormatErr
             .flatten(),
         _ => None,
     };
+    // Tescan's tag holds a binary prefix before its INI text (type BYTE/UNDEFINED or ASCII):
+    // take the bytes and start at the `[MAIN]` section.
+    let tescan = match decoder.image_ifd().find_entry(unknown_tag(TESCAN_TAG)) {
+        Some(entry) if (entry.count() as usize) <= file_size => {
+            let raw = decoder
+                .find_tag_unsigned_vec::<u8>(unknown_tag(TESCAN_TAG))
+                .ok()
+                .flatten();
+            let text = match raw {
+                Some(raw) => Some(String::from_utf8_lossy(&raw).into_owned()),
+                None => read_text_tag(decoder, unknown_tag(TESCAN_TAG))
+                    .ok()
+                    .flatten(),
+            };
+            text.and_then(|t| t.find("[MAIN]").map(|at| t[at..].to_string()))
+        }
+        Some(entry) => {
+            return Err(FormatError::Tiff(format!(
+                "tag {TESCAN_TAG} claims {} bytes in a {file_size}-byte file",
+                entry.count()
+            )))
+        }
+        None => None,
+    };
     let colormap_is_grey = decoder
         .find_tag_unsigned_vec::<u16>(Tag::ColorMap)
         .ok()
@@ -291,6 +318,7 @@ fn read_tags(decoder: &mut Tiff<'_>, file_size: usize) -> Result<Tags, FormatErr
         date_time: text(decoder, 306)?,
         fei: text(decoder, FEI_TAG)?,
         zeiss: text(decoder, ZEISS_TAG)?,
+        tescan,
         olympus_sis: decoder
             .image_ifd()
             .find_entry(unknown_tag(OLYMPUS_SIS_TAG))
@@ -431,6 +459,8 @@ fn read_impl(
         fei(text, width, height)
     } else if let Some(text) = &tags.zeiss {
         zeiss(text, width)
+    } else if let Some(text) = &tags.tescan {
+        tescan(text)
     } else if tags
         .description
         .as_deref()
@@ -693,6 +723,26 @@ fn fei(text: &str, width: usize, height: usize) -> Calibration {
         c.notes
             .push("[Beam] HV is not a number; beam energy unknown".into());
     }
+    c
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tescan
+// ---------------------------------------------------------------------------------------------
+
+fn tescan(text: &str) -> Calibration {
+    let sidecar = crate::sem_sidecar::tescan_from_text(text);
+    let mut c = Calibration::uncalibrated("TIFF (Tescan)");
+    if let Some([x, y]) = &sidecar.pixel_size {
+        c.x = Some((x.value, x.unit.clone()));
+        c.y = Some((y.value, y.unit.clone()));
+        c.notes
+            .push("pixel size from tag 50431 [MAIN] PixelSizeX / PixelSizeY (m)".into());
+    }
+    c.notes
+        .extend(sidecar.notes.iter().map(|n| format!("Tescan: {n}")));
+    c.metadata = sidecar.metadata;
+    c.original = sidecar.original;
     c
 }
 

@@ -63,6 +63,14 @@ pub enum FormatError {
         /// What is wrong and where (byte offset).
         message: String,
     },
+    /// A file could not be read from disk ([`crate::files`] only; the other readers take bytes).
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The operating system's reason.
+        message: String,
+    },
     /// A well-formed file using a feature these readers do not implement.
     #[error("unsupported {format} content: {message}")]
     Unsupported {

@@ -3,8 +3,9 @@
 //! Athanor analyses what instruments write: micrographs, spectra, diffraction patterns. This
 //! crate turns those files into plain in-memory data with physical units attached
 //! ([`athanor_model::Quantity`]), and writes Athanor's own results back in formats that common
-//! tools (ImageJ/Fiji, spreadsheets) open correctly. It is pure: bytes in, data out, no file
-//! system or network access, so callers decide where files live.
+//! tools (ImageJ/Fiji, spreadsheets) open correctly. It is pure — bytes in, data out, no
+//! network access — except [`files`], which reads a path and finds SEM metadata sidecars next to
+//! the image.
 //!
 //! | module | what |
 //! |---|---|
@@ -17,6 +18,9 @@
 //! | [`em_tiff`] | vendor TIFFs: FEI/Thermo, Zeiss SEM, JEOL SightX, DigitalMicrograph, ImageJ, Olympus SIS |
 //! | [`xrd`] | X-ray diffraction patterns: `.xy` text (read/write), PANalytical `.xrdml`, Bruker `.raw` v3/v4 and `.brml`, Rigaku `.ras`; [`XyData`] |
 //! | [`jcamp`] | JCAMP-DX spectra (AFFN and SQZ/DIF/DUP compression, peak tables; AFFN writer) |
+//! | [`mrc`] | MRC2014 maps and image stacks (modes 0/1/2/4/6/12, FEI1/FEI2 extended header); small writer |
+//! | [`sem_sidecar`] | Hitachi / JEOL SEM `.txt` and Tescan `.hdr` metadata sidecars |
+//! | [`files`] | the only file-system access: [`files::read_path`] pairs an SEM image with its sidecar |
 //!
 //! For any supported file use [`read_any`], which recognises the format by content (diffraction
 //! patterns and spectra become 1-D datasets with a 2θ / wavenumber / … axis):
@@ -64,10 +68,13 @@ pub mod dataset;
 pub mod dm;
 pub mod em_tiff;
 mod error;
+pub mod files;
 pub mod image;
 pub mod jcamp;
 pub mod metadata;
+pub mod mrc;
 pub mod png;
+pub mod sem_sidecar;
 pub mod spectrum;
 pub mod tiff;
 pub mod xrd;
@@ -77,8 +84,11 @@ pub use dataset::{
     DatasetInfo, NormalisedMetadata, ReadOptions, XrayScanMetadata,
 };
 pub use error::FormatError;
+pub use files::{read_path, read_path_with_options};
 pub use image::CalibratedImage;
 pub use jcamp::{read_jcamp, write_jcamp};
+pub use mrc::{read_mrc, read_mrc_info, write_mrc};
+pub use sem_sidecar::{apply_sidecar, parse_sem_sidecar, SemSidecar, SidecarVendor};
 pub use spectrum::{
     read_spectrum_csv, read_spectrum_csv_with_metadata, write_spectrum_csv,
     write_spectrum_csv_with_metadata, SpectrumTable,

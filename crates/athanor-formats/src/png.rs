@@ -24,13 +24,23 @@ pub fn read_png(bytes: &[u8]) -> Result<Dataset, FormatError> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND);
     // Refuse decompression bombs: never allocate far beyond what the file could hold.
-    decoder.set_limits(png::Limits {
-        bytes: (bytes.len().saturating_mul(1024)).clamp(1 << 20, 1 << 31),
-    });
+    // The decoder's limit covers only its own buffers, so the output buffer is checked too.
+    let max_bytes = (bytes.len().saturating_mul(1024)).clamp(1 << 20, 1 << 31);
+    decoder.set_limits(png::Limits { bytes: max_bytes });
     let mut reader = decoder.read_info().map_err(corrupt)?;
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| corrupt("image too large"))?;
+    if size > max_bytes {
+        let info = reader.info();
+        return Err(corrupt(format!(
+            "header declares {}x{} pixels ({size} bytes decoded) but the file is only {} bytes: \
+             refusing a decompression bomb or a corrupt header",
+            info.width,
+            info.height,
+            bytes.len()
+        )));
+    }
     let mut buffer = vec![0u8; size];
     let frame = reader.next_frame(&mut buffer).map_err(corrupt)?;
     let (width, height) = (frame.width as usize, frame.height as usize);

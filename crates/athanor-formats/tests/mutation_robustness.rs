@@ -47,6 +47,54 @@ fn tiff_seed() -> Vec<u8> {
     athanor_formats::write_tiff_u16(&image).expect("seed TIFF")
 }
 
+fn fixture(folder: &str, name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(folder)
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn mrc_seeds() -> Vec<Vec<u8>> {
+    [
+        "stack_int16_le.mrc",
+        "image_float32_be.mrc",
+        "volume_float16_fei1.mrc",
+        "fft_complex_nostamp.mrc",
+        "image_int8.mrc",
+    ]
+    .iter()
+    .map(|name| fixture("mrc", name))
+    .collect()
+}
+
+fn sidecar_seeds() -> Vec<Vec<u8>> {
+    ["hitachi_s4800.txt", "jeol_sem.txt", "tescan_mira.hdr"]
+        .iter()
+        .map(|name| fixture("sem", name))
+        .collect()
+}
+
+/// A 4 × 4 grey TIFF with a Tescan tag 50431 (binary prefix + INI text).
+fn tescan_tiff_seed() -> Vec<u8> {
+    use tiff::encoder::{colortype, TiffEncoder};
+    let mut tag = vec![0u8, 1, 2, 3];
+    tag.extend(fixture("sem", "tescan_mira.hdr"));
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut encoder = TiffEncoder::new(&mut buffer).expect("TIFF encoder");
+        let mut image = encoder
+            .new_image::<colortype::Gray8>(4, 4)
+            .expect("TIFF image");
+        image
+            .encoder()
+            .write_tag(tiff::tags::Tag::Unknown(50431), &tag[..])
+            .expect("Tescan tag");
+        image.write_data(&[9u8; 16]).expect("TIFF data");
+    }
+    buffer.into_inner()
+}
+
 fn png_seed() -> Vec<u8> {
     let mut out = Vec::new();
     {
@@ -206,9 +254,20 @@ fn mutated_inputs_never_panic_or_hang() {
             vec![b"# sample: A1\nwavelength (nm);PL (counts)\n600;10,5\n601;12\n".to_vec()],
             |b| athanor_formats::read_spectrum_csv(b).is_ok(),
         ),
+        ("mrc", mrc_seeds(), |b| athanor_formats::read_mrc(b).is_ok()),
+        ("mrc_info", mrc_seeds(), |b| {
+            athanor_formats::read_mrc_info(b).is_ok()
+        }),
+        ("sem_sidecar", sidecar_seeds(), |b| {
+            athanor_formats::parse_sem_sidecar(b).is_ok()
+        }),
+        ("tescan_tiff", vec![tescan_tiff_seed()], |b| {
+            athanor_formats::read_any(b, Some("x.tif")).is_ok()
+        }),
         (
             "read_any",
             vec![
+                fixture("mrc", "volume_float16_fei1.mrc"),
                 dm_seed(4),
                 tiff_seed(),
                 png_seed(),
