@@ -1,15 +1,27 @@
 //! `athanor plan init|ask|tell`: the planner as a stateless command line over a JSON state
 //! file, so that any lab software (LabVIEW, a spreadsheet macro, a Python script) can use it.
 //!
-//! `init` validates a configuration (TOML or JSON, the fields of `athanor_plan::PlannerConfig`)
-//! and writes the state; `ask` prints the next recipe (CSV or JSON) without changing the state;
+//! `init` validates a configuration (TOML or JSON, the fields of `athanor_plan::PlannerConfig`,
+//! plus an optional `space` table with the fields of `athanor_plan::SearchSpace`: parameter
+//! `kinds` (integer, categorical), `constraints`, `candidates`, `initial_design`) and writes the
+//! state; categorical values are category indices; `ask` prints the next recipe (CSV or JSON) without changing the state;
 //! `tell` reads results (CSV with one column per parameter and per objective, optional
 //! `failed`) and appends them. The state file is replaced atomically, so an interrupted `tell`
 //! leaves the previous state intact.
 
 use anyhow::{bail, Context};
-use athanor_plan::{Observation, Planner, PlannerConfig};
+use athanor_plan::{Observation, Planner, PlannerConfig, SearchSpace};
 use std::path::Path;
+
+/// The `init` configuration: the planner configuration plus the optional search-space
+/// refinements (absent = the plain box of the parameters' bounds).
+#[derive(serde::Deserialize)]
+struct InitConfig {
+    #[serde(flatten)]
+    config: PlannerConfig,
+    #[serde(default)]
+    space: SearchSpace,
+}
 
 fn read_state(path: &Path) -> anyhow::Result<Planner> {
     let text = std::fs::read_to_string(path)
@@ -30,7 +42,7 @@ fn write_state(path: &Path, planner: &Planner) -> anyhow::Result<()> {
 pub fn init(config_path: &Path, state: &Path, force: bool) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
-    let config: PlannerConfig = if text.trim_start().starts_with('{') {
+    let config: InitConfig = if text.trim_start().starts_with('{') {
         serde_json::from_str(&text)
             .with_context(|| format!("{}: invalid JSON configuration", config_path.display()))?
     } else {
@@ -42,7 +54,8 @@ pub fn init(config_path: &Path, state: &Path, force: bool) -> anyhow::Result<()>
             state.display()
         );
     }
-    let planner = Planner::new(config).with_context(|| config_path.display().to_string())?;
+    let planner = Planner::with_space(config.config, config.space)
+        .with_context(|| config_path.display().to_string())?;
     write_state(state, &planner)?;
     eprintln!("planner state written to {}", state.display());
     Ok(())

@@ -153,3 +153,71 @@ fn bad_results_are_rejected_and_leave_the_state_unchanged() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("temperature"));
 }
+
+/// The `[space]` table of a configuration: an integer parameter, a linear constraint and a
+/// Latin-hypercube design, all honoured by `ask`; a constraint on an unknown parameter is
+/// rejected with its name.
+#[test]
+fn init_accepts_search_space_refinements() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("planner.toml");
+    let space = r#"
+[space.initial_design]
+method = "latin_hypercube"
+
+[space.kinds.time]
+kind = "integer"
+
+[[space.constraints]]
+type = "linear_inequality"
+name = "thermal_budget"
+bound = 3000.0
+coefficients = { temperature = 1.0, time = 20.0 }
+"#;
+    std::fs::write(&config, format!("{CONFIG}{space}")).unwrap();
+    let state = dir.path().join("state.json");
+    let s = state.to_str().unwrap();
+    let out = run(&["plan", "init", config.to_str().unwrap(), "--state", s]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for i in 0..7 {
+        let (t, m, _) = ask(&state);
+        assert_eq!(m.fract(), 0.0, "time {m} is not an integer");
+        assert!(
+            t + 20.0 * m <= 3000.0 + 1e-6,
+            "{t} + 20·{m} breaks the budget"
+        );
+        let results = dir.path().join(format!("r{i}.csv"));
+        std::fs::write(
+            &results,
+            format!("time,temperature,yield\n{m},{t},{}\n", yield_of(t, m)),
+        )
+        .unwrap();
+        let out = run(&["plan", "tell", "--state", s, results.to_str().unwrap()]);
+        assert!(out.status.success());
+    }
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!("{CONFIG}{}", space.replace("time = 20.0", "tme = 20.0")),
+    )
+    .unwrap();
+    let out = run(&[
+        "plan",
+        "init",
+        bad.to_str().unwrap(),
+        "--state",
+        s,
+        "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("thermal_budget") && stderr.contains("tme"),
+        "{stderr}"
+    );
+}

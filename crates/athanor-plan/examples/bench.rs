@@ -23,7 +23,8 @@
 //! `f(x_i) + noise_sd · z_i`. `--export-only` writes that file and skips the benchmark itself.
 
 use athanor_plan::bench::{
-    measure_latency, median, run_regret, standard_problems, Problem, TestFunction,
+    measure_batch_latency, measure_latency, median, run_regret, standard_problems, Problem,
+    TestFunction,
 };
 use serde_json::{json, Map, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -233,6 +234,27 @@ fn main() {
                     }
                     Err(e) => eprintln!("{} n={n}: {e}", function.name()),
                 }
+            }
+        }
+        println!("Latency of one ask_batch(4) (qLogNEI, one thread), milliseconds");
+        for (function, n) in [
+            (TestFunction::Hartmann6, 20),
+            (TestFunction::Hartmann6, 100),
+        ] {
+            match measure_batch_latency(function, n, 4, repetitions(n)) {
+                Ok(l) => {
+                    println!(
+                        "{:<12} {:>5} {:>10.2} {:>10.2}",
+                        function.name(),
+                        n,
+                        l.median_ms,
+                        l.p95_ms
+                    );
+                    let key = format!("{}_n{n}_q4", function.name());
+                    figures.insert(format!("{key}_median_ms"), json!(l.median_ms));
+                    figures.insert(format!("{key}_p95_ms"), json!(l.p95_ms));
+                }
+                Err(e) => eprintln!("{} n={n} q=4: {e}", function.name()),
             }
         }
         // Peak heap during one ask() at n = 500, d = 10 (the planner's state included).

@@ -27,6 +27,8 @@
 //! The latency harness ([`measure_latency`]) times [`Planner::ask`] for a planner already
 //! holding `n` observations (Sobol points with the function's values), repeated over seeds.
 
+pub mod multi;
+
 use crate::{Objective, ObjectiveGoal, Observation, PlanError, Planner, PlannerConfig};
 use athanor_model::ParameterDef;
 use rand::SeedableRng;
@@ -431,6 +433,17 @@ pub fn measure_latency(
     n: usize,
     repetitions: usize,
 ) -> Result<Latency, PlanError> {
+    measure_batch_latency(function, n, 1, repetitions)
+}
+
+/// Times one `ask_batch(q, &[])` (for `q = 1` the same as `ask()`) with `n` observations of
+/// `function` already told, as [`measure_latency`] does.
+pub fn measure_batch_latency(
+    function: TestFunction,
+    n: usize,
+    q: usize,
+    repetitions: usize,
+) -> Result<Latency, PlanError> {
     let mut times = Vec::with_capacity(repetitions);
     for rep in 0..repetitions {
         let config = PlannerConfig {
@@ -450,9 +463,12 @@ pub fn measure_latency(
             })?;
         }
         let start = Instant::now();
-        let suggestion = planner.ask()?;
+        let batch = planner.ask_batch(q, &[])?;
         times.push(1e3 * start.elapsed().as_secs_f64());
-        if suggestion.strategy != crate::STRATEGY_BAYES {
+        if batch
+            .iter()
+            .any(|s| s.strategy != crate::STRATEGY_BAYES && s.strategy != crate::STRATEGY_BATCH)
+        {
             return Err(PlanError::Numerical(
                 "latency run did not reach the model-based step".into(),
             ));

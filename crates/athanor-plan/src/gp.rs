@@ -47,6 +47,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod joint;
+
 const SQRT5: f64 = 2.236_067_977_499_79;
 /// Added to the diagonal of `K` on top of the noise, for numerical safety only.
 const JITTER: f64 = 1e-10;
@@ -784,6 +786,49 @@ impl GaussianProcess {
             }
         }
         out
+    }
+
+    /// Posterior means and variances at the points of a row-major flat buffer (`dims` values
+    /// per point), appended to `out`: [`GaussianProcess::predict_many`] without one allocation
+    /// per point, for scoring large candidate tables. Scratch memory is one `n × 256` block.
+    pub(crate) fn predict_flat_into(&self, points: &[f64], out: &mut Vec<(f64, f64)>) {
+        const BLOCK: usize = 256;
+        let n = self.weights.len();
+        let d = self.dims;
+        let signal = self.hyperparameters.signal_variance;
+        let mut cross = Mat::<f64>::zeros(n, BLOCK);
+        let mut means = Vec::with_capacity(BLOCK);
+        for block in points.chunks(BLOCK * d) {
+            let m = block.len() / d;
+            means.clear();
+            for (j, x) in block.chunks_exact(d).enumerate() {
+                let column = cross.col_as_slice_mut(j);
+                for (i, kv) in column.iter_mut().enumerate() {
+                    let row = &self.inputs[i * d..(i + 1) * d];
+                    let mut r2 = 0.0;
+                    for ((xj, rj), w) in x.iter().zip(row).zip(&self.inverse_squared_lengthscales) {
+                        let diff = xj - rj;
+                        r2 += diff * diff * w;
+                    }
+                    let rho = SQRT5 * r2.sqrt();
+                    *kv = signal * (1.0 + rho + rho * rho / 3.0) * (-rho).exp();
+                }
+                means.push(dot(column, &self.weights));
+            }
+            solve_lower_triangular_in_place(
+                self.cholesky_matrix.as_ref(),
+                cross.as_mut().subcols_mut(0, m),
+                Par::Seq,
+            );
+            for (j, &mean) in means.iter().enumerate() {
+                let v = cross.col_as_slice(j);
+                let variance = (signal - dot(v, v)).max(1e-12 * signal);
+                out.push((
+                    self.output_mean + self.output_scale * mean,
+                    self.output_scale * self.output_scale * variance,
+                ));
+            }
+        }
     }
 
     /// The hyperparameters in use (standardised output units).

@@ -4,13 +4,22 @@ use crate::gp::{FitOptions, GaussianProcess};
 use crate::objective::{Objective, ObjectiveGoal};
 use crate::optim::nelder_mead_unit_cube;
 use crate::sobol::{sobol_point, sobol_points};
+use crate::space::{design_unit_point, InitialDesign, Kind, SearchSpace, Space};
 use crate::stats::{derive_seed, log_h, log_sum_exp, normal_quantile, standard_normal};
 use crate::PlanError;
 use athanor_model::ParameterDef;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+mod acquisition;
+mod batch;
+pub use acquisition::{
+    acquisition_names, Acquisition, ParetoPoint, STRATEGY_NEHVI, STRATEGY_PAREGO,
+    STRATEGY_THOMPSON, STRATEGY_UCB,
+};
+pub use batch::{STRATEGY_BATCH, STRATEGY_KRIGING_BELIEVER};
 
 /// Strategy name of suggestions from the initial space-filling design.
 pub const STRATEGY_SOBOL: &str = "sobol";
@@ -19,6 +28,10 @@ pub const STRATEGY_SOBOL: &str = "sobol";
 pub const STRATEGY_SOBOL_FALLBACK: &str = "sobol-no-data";
 /// Strategy name of composite Bayesian-optimisation suggestions.
 pub const STRATEGY_BAYES: &str = "gp-composite-logei";
+/// Strategy name of suggestions from a Latin-hypercube initial design.
+pub const STRATEGY_LATIN_HYPERCUBE: &str = "latin-hypercube";
+/// Strategy name of suggestions from a full-factorial initial design.
+pub const STRATEGY_FACTORIAL: &str = "factorial";
 
 /// Number of quasi-random normal base samples of the Monte-Carlo acquisition.
 const MC_SAMPLES: usize = 128;
@@ -43,6 +56,19 @@ const PURPOSE_CANDIDATES: u64 = 0xca7d;
 const PURPOSE_LOCAL: u64 = 0x10ca1;
 const PURPOSE_BASE_SAMPLES: u64 = 0xba5e;
 const PURPOSE_GP: u64 = 0x6b;
+const PURPOSE_DESIGN_RETRY: u64 = 0x7e7;
+const PURPOSE_FEASIBILITY: u64 = 0xfea5;
+/// Variance added to the feasibility model's latent variance before the probit, in label
+/// units (labels are ±1): at a point observed to fail, `P(feasible) ≈ Φ(−1/0.1) ≈ 1e-23`.
+const FEASIBILITY_LABEL_VARIANCE: f64 = 0.01;
+/// Smallest lengthscale (GP-input units) of the feasibility model.
+const FEASIBILITY_MIN_LENGTHSCALE: f64 = 0.15;
+/// Random points tried when a design point cannot be repaired onto the constraints.
+const DESIGN_RETRIES: usize = 2000;
+/// Candidate-table rows scored per batch (bounds the scratch memory, whatever the table size).
+const TABLE_CHUNK: usize = 4096;
+/// Rounds of neighbour moves (integers ±1, other categories) after the continuous polish.
+const DISCRETE_LOCAL_SEARCH_ROUNDS: usize = 4;
 
 /// What the planner searches and what it optimises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +119,20 @@ pub struct Suggestion {
 pub struct Planner {
     config: PlannerConfig,
     observations: Vec<Observation>,
+    /// Parameter kinds, constraints, candidate table and design (default: the plain box).
+    #[serde(default, skip_serializing_if = "is_plain_default")]
+    space: SearchSpace,
+    /// The acquisition function (default: composite LogEI; absent from older states).
+    #[serde(default, skip_serializing_if = "is_default_acquisition")]
+    acquisition: Acquisition,
+}
+
+fn is_default_acquisition(acquisition: &Acquisition) -> bool {
+    *acquisition == Acquisition::LogEi
+}
+
+fn is_plain_default(space: &SearchSpace) -> bool {
+    *space == SearchSpace::default()
 }
 
 /// The serialised form of a [`Planner`], validated on the way in.
@@ -100,13 +140,19 @@ pub struct Planner {
 struct PlannerState {
     config: PlannerConfig,
     observations: Vec<Observation>,
+    #[serde(default)]
+    space: SearchSpace,
+    #[serde(default)]
+    acquisition: Acquisition,
 }
 
 impl TryFrom<PlannerState> for Planner {
     type Error = PlanError;
 
     fn try_from(state: PlannerState) -> Result<Planner, PlanError> {
-        let mut planner = Planner::new(state.config)?;
+        let mut planner = Planner::with_space(state.config, state.space)?
+            .with_acquisition(state.acquisition)
+            .map_err(|e| PlanError::Serialization(e.to_string()))?;
         for (i, obs) in state.observations.into_iter().enumerate() {
             planner.tell(obs).map_err(|e| {
                 PlanError::Serialization(format!("stored observation {i} is invalid: {e}"))
@@ -169,11 +215,34 @@ impl Planner {
     /// A planner with no observations; validates the configuration (non-empty finite ranges,
     /// positive lower bounds for log-scale parameters, usable objectives, unique names).
     pub fn new(config: PlannerConfig) -> Result<Planner, PlanError> {
+        Planner::with_space(config, SearchSpace::default())
+    }
+
+    /// A planner over a refined search space (integer and categorical parameters, known
+    /// constraints, a candidate table, the initial design; see [`crate::space`]). Validates
+    /// everything; constraint errors name the constraint.
+    pub fn with_space(config: PlannerConfig, space: SearchSpace) -> Result<Planner, PlanError> {
         validate_config(&config)?;
+        let compiled = Space::compile(&config.parameters, &space)?;
+        if let Some(table) = &space.candidates {
+            validate_table(&compiled, table)?;
+        }
         Ok(Planner {
             config,
             observations: Vec::new(),
+            space,
+            acquisition: Acquisition::LogEi,
         })
+    }
+
+    /// The search-space refinements in use.
+    pub fn space(&self) -> &SearchSpace {
+        &self.space
+    }
+
+    fn compiled_space(&self) -> Space {
+        Space::compile(&self.config.parameters, &self.space)
+            .expect("the search space was validated when the planner was built")
     }
 
     /// The configuration.
@@ -211,6 +280,17 @@ impl Planner {
                     "`{}` is searched on a log scale but its value is {v}",
                     p.name
                 )));
+            }
+            if let Some(crate::space::ParameterKind::Categorical { categories, .. }) =
+                self.space.kinds.get(&p.name)
+            {
+                if v.fract() != 0.0 || v < 0.0 || v >= categories.len() as f64 {
+                    return Err(PlanError::InvalidObservation(format!(
+                        "`{}` is categorical: its value must be a category index 0..{}, got {v}",
+                        p.name,
+                        categories.len() - 1
+                    )));
+                }
             }
         }
         if obs.failed && obs.y.is_empty() {
@@ -286,15 +366,71 @@ impl Planner {
 
     /// Proposes the next experiment. Pure: the suggestion depends only on the configuration and
     /// the observations (randomness is seeded from the seed and the number of observations).
+    /// Every proposal lies within the bounds and satisfies the declared constraints.
     pub fn ask(&self) -> Result<Suggestion, PlanError> {
+        if self.acquisition != Acquisition::LogEi {
+            let mut batch = self.ask_alternative(1, &[])?;
+            return batch
+                .pop()
+                .ok_or_else(|| PlanError::Numerical("empty batch".into()));
+        }
+        self.ask_with_fixed(&BTreeMap::new())
+    }
+
+    /// [`Planner::ask`] with some parameters held at given values (parameter name → value in
+    /// parameter units, within bounds, a whole number for integer and categorical parameters).
+    /// The other parameters are chosen as usual, subject to the constraints with the fixed
+    /// values substituted. This is the hook for batches that must share one value of a
+    /// parameter (one oven temperature for all q samples of a run): fix it for every point of
+    /// the batch.
+    pub fn ask_with_fixed(&self, fixed: &BTreeMap<String, f64>) -> Result<Suggestion, PlanError> {
+        let space = self.compiled_space();
+        let pinned = self.resolve_fixed(&space, fixed)?;
         let k = self.observations.len();
         if k < self.config.initial_design {
-            return Ok(self.design_point(k, STRATEGY_SOBOL));
+            let strategy = match self.space.initial_design {
+                InitialDesign::Sobol => STRATEGY_SOBOL,
+                InitialDesign::LatinHypercube => STRATEGY_LATIN_HYPERCUBE,
+                InitialDesign::Factorial { .. } => STRATEGY_FACTORIAL,
+            };
+            return self.design_point(&space, &pinned, k, strategy);
         }
-        match CompositeModel::fit(&self.config, &self.observations)? {
-            None => Ok(self.design_point(k, STRATEGY_SOBOL_FALLBACK)),
-            Some(model) => Ok(self.bayesian_step(&model)),
+        match CompositeModel::fit(&self.config, &space, &self.observations)? {
+            None => self.design_point(&space, &pinned, k, STRATEGY_SOBOL_FALLBACK),
+            Some(model) => {
+                if self.space.is_plain() && pinned.iter().all(Option::is_none) {
+                    Ok(self.bayesian_step(&model))
+                } else {
+                    self.structured_bayesian_step(&space, &model, &pinned)
+                }
+            }
         }
+    }
+
+    /// Checks fixed values and turns them into one optional value per parameter.
+    fn resolve_fixed(
+        &self,
+        space: &Space,
+        fixed: &BTreeMap<String, f64>,
+    ) -> Result<Vec<Option<f64>>, PlanError> {
+        let mut pinned = vec![None; self.dims()];
+        for (name, &v) in fixed {
+            let Some(i) = self.config.parameters.iter().position(|p| &p.name == name) else {
+                return Err(PlanError::InvalidConfig(format!(
+                    "fixed value for unknown parameter `{name}`"
+                )));
+            };
+            let p = &self.config.parameters[i];
+            let whole = matches!(space.kinds[i], Kind::Continuous) || v.fract() == 0.0;
+            if !(v >= p.min && v <= p.max && whole) {
+                return Err(PlanError::InvalidParameter {
+                    name: name.clone(),
+                    reason: format!("fixed value {v} is not a valid value of the parameter"),
+                });
+            }
+            pinned[i] = Some(v);
+        }
+        Ok(pinned)
     }
 
     fn dims(&self) -> usize {
@@ -310,16 +446,359 @@ impl Planner {
             .collect()
     }
 
-    /// Point `k` of the seeded, scrambled Sobol design.
-    fn design_point(&self, k: usize, strategy: &str) -> Suggestion {
+    /// Point `k` of the seeded initial design, made feasible: mapped to parameter units
+    /// (integers rounded, categories snapped), fixed values substituted, repaired onto the
+    /// constraints; if repair fails, seeded uniform random points are tried instead
+    /// (projection, then rejection). With a candidate table the design point is replaced by
+    /// the nearest (unit-cube distance) feasible, not yet observed row.
+    fn design_point(
+        &self,
+        space: &Space,
+        pinned: &[Option<f64>],
+        k: usize,
+        strategy: &str,
+    ) -> Result<Suggestion, PlanError> {
         let seed = derive_seed(self.config.seed, 0, PURPOSE_DESIGN);
-        let u = sobol_point(k as u64, self.dims(), seed);
-        Suggestion {
-            x: self.unit_to_parameters(&u),
-            strategy: strategy.to_string(),
-            predicted: vec![None; self.config.objectives.len()],
-            acquisition: None,
+        let u = if self.space.is_plain() && pinned.iter().all(Option::is_none) {
+            // The original plain-box path, kept bit-for-bit.
+            let u = match self.space.initial_design {
+                InitialDesign::Sobol => sobol_point(k as u64, self.dims(), seed),
+                ref design => design_unit_point(design, space, k, self.config.initial_design, seed),
+            };
+            return Ok(self.suggestion(self.unit_to_parameters(&u), strategy, None, None));
+        } else {
+            design_unit_point(
+                &self.space.initial_design,
+                space,
+                k,
+                self.config.initial_design,
+                seed,
+            )
+        };
+        if let Some(table) = &self.space.candidates {
+            let target = space.unit_to_values(&u);
+            let row = self
+                .nearest_table_row(space, table, pinned, &space.values_to_unit(&target))
+                .ok_or_else(|| {
+                    PlanError::InvalidConfig("no feasible, unobserved candidate row is left".into())
+                })?;
+            return Ok(self.suggestion(table.row(row).to_vec(), strategy, None, None));
         }
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(
+            self.config.seed,
+            k as u64,
+            PURPOSE_DESIGN_RETRY,
+        ));
+        let mut trial = u;
+        for _ in 0..DESIGN_RETRIES {
+            if let Some(x) = finish_point(space, pinned, &trial) {
+                return Ok(self.suggestion(x, strategy, None, None));
+            }
+            trial = (0..self.dims()).map(|_| rng.random::<f64>()).collect();
+        }
+        Err(PlanError::InvalidConfig(format!(
+            "no point satisfying all constraints was found in {DESIGN_RETRIES} tries: the \
+             constraints (with the fixed values) may be infeasible together"
+        )))
+    }
+
+    fn suggestion(
+        &self,
+        x: Vec<f64>,
+        strategy: &str,
+        predicted: Option<Vec<Option<(f64, f64)>>>,
+        acquisition: Option<f64>,
+    ) -> Suggestion {
+        Suggestion {
+            x,
+            strategy: strategy.to_string(),
+            predicted: predicted.unwrap_or_else(|| vec![None; self.config.objectives.len()]),
+            acquisition,
+        }
+    }
+
+    /// True when `row` equals the parameter values of an observation.
+    fn observed(&self, row: &[f64]) -> bool {
+        self.observations.iter().any(|o| o.x == row)
+    }
+
+    /// Row usable as a proposal: feasible, matching the fixed values, not observed yet.
+    fn usable_row(&self, space: &Space, pinned: &[Option<f64>], row: &[f64]) -> bool {
+        pinned
+            .iter()
+            .zip(row)
+            .all(|(p, &v)| p.is_none_or(|p| p == v))
+            && space.is_feasible(row)
+            && !self.observed(row)
+    }
+
+    /// The usable table row closest to the unit-cube point `target`.
+    fn nearest_table_row(
+        &self,
+        space: &Space,
+        table: &crate::space::CandidateTable,
+        pinned: &[Option<f64>],
+        target: &[f64],
+    ) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        for i in 0..table.len() {
+            let row = table.row(i);
+            let distance: f64 = space
+                .params
+                .iter()
+                .zip(row)
+                .zip(target)
+                .map(|((p, &v), &t)| (p.to_unit_interval(v) - t).powi(2))
+                .sum();
+            if best.is_none_or(|(_, b)| distance < b) && self.usable_row(space, pinned, row) {
+                best = Some((i, distance));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// The acquisition step for structured spaces (integer / categorical parameters, known
+    /// constraints, fixed values, candidate tables). Candidates are drawn in the unit cube
+    /// (scrambled Sobol plus perturbations of the best observed points, where a categorical
+    /// coordinate jumps to a random category), made feasible by [`finish_point`] and scored by
+    /// `log EI + ln P(feasible)`. The best few are polished: Nelder–Mead over their free
+    /// continuous coordinates (discrete ones held, every trial point repaired), then a local
+    /// search over neighbouring integers (±1) and other categories.
+    fn structured_bayesian_step(
+        &self,
+        space: &Space,
+        model: &CompositeModel,
+        pinned: &[Option<f64>],
+    ) -> Result<Suggestion, PlanError> {
+        if let Some(table) = &self.space.candidates {
+            return self.table_step(space, model, table, pinned);
+        }
+        let d = self.dims();
+        let k = self.observations.len() as u64;
+        let seed = self.config.seed;
+        let mut candidates = sobol_points(
+            SOBOL_CANDIDATES,
+            d,
+            derive_seed(seed, k, PURPOSE_CANDIDATES),
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, k, PURPOSE_LOCAL));
+        let perturb_probability = (4.0 / d as f64).min(1.0);
+        for &(centre_index, _) in model.ranked_training_points.iter().take(LOCAL_CENTRES) {
+            let centre = space.values_to_unit(&model.training_x[centre_index]);
+            for m in 0..LOCAL_CANDIDATES_PER_CENTRE {
+                let sigma = LOCAL_SIGMAS[m % LOCAL_SIGMAS.len()];
+                let always = rng.random_range(0..d);
+                let point: Vec<f64> = (0..d)
+                    .map(|j| {
+                        if !(j == always || rng.random::<f64>() < perturb_probability) {
+                            return centre[j];
+                        }
+                        match space.kinds[j] {
+                            Kind::Categorical { count, .. } => {
+                                rng.random_range(0..count) as f64 / (count - 1) as f64
+                            }
+                            _ => (centre[j] + sigma * standard_normal(&mut rng)).clamp(0.0, 1.0),
+                        }
+                    })
+                    .collect();
+                candidates.push(point);
+            }
+        }
+        let points: Vec<Vec<f64>> = candidates
+            .iter()
+            .filter_map(|u| finish_point(space, pinned, u))
+            .collect();
+        if points.is_empty() {
+            return Err(PlanError::InvalidConfig(
+                "no candidate satisfies the constraints (with the fixed values)".into(),
+            ));
+        }
+        let encoded: Vec<Vec<f64>> = points.iter().map(|x| space.encode(x)).collect();
+        let mut scores: Vec<f64> = model
+            .posterior_many(&encoded)
+            .iter()
+            .map(|p| model.acquisition(p))
+            .collect();
+        if let Some(feasibility) = model.log_feasibility_many(&encoded) {
+            for (s, f) in scores.iter_mut().zip(feasibility) {
+                *s += f;
+            }
+        }
+        let mut order: Vec<usize> = (0..points.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        let mut starts: Vec<usize> = Vec::new();
+        for &i in &order {
+            if starts.len() == REFINED_CANDIDATES {
+                break;
+            }
+            if starts.iter().all(|&s| points[s] != points[i]) {
+                starts.push(i);
+            }
+        }
+
+        let score_of = |x: &[f64]| model.score(&space.encode(x));
+        let free: Vec<usize> = (0..d)
+            .filter(|&j| matches!(space.kinds[j], Kind::Continuous) && pinned[j].is_none())
+            .collect();
+        let budget = 40 + 20 * free.len();
+        let mut best_point = points[order[0]].clone();
+        let mut best_score = scores[order[0]];
+        for &s in &starts {
+            let mut x = points[s].clone();
+            let mut score = scores[s];
+            if !free.is_empty() {
+                let base = space.values_to_unit(&x);
+                let merged = |v: &[f64]| -> Vec<f64> {
+                    let mut u = base.clone();
+                    for (&j, &vj) in free.iter().zip(v) {
+                        u[j] = vj;
+                    }
+                    // Discrete coordinates stay exactly where they were.
+                    let mut pins: Vec<Option<f64>> = pinned.to_vec();
+                    for j in 0..d {
+                        if !matches!(space.kinds[j], Kind::Continuous) {
+                            pins[j] = Some(x[j]);
+                        }
+                    }
+                    finish_point(space, &pins, &u).unwrap_or_default()
+                };
+                let start: Vec<f64> = free.iter().map(|&j| base[j]).collect();
+                let m = nelder_mead_unit_cube(
+                    |v| {
+                        let y = merged(v);
+                        if y.is_empty() {
+                            f64::INFINITY
+                        } else {
+                            -score_of(&y)
+                        }
+                    },
+                    &start,
+                    0.05,
+                    budget,
+                );
+                let y = merged(&m.x);
+                if !y.is_empty() && -m.value > score {
+                    score = -m.value;
+                    x = y;
+                }
+            }
+            // Neighbour moves on the discrete coordinates.
+            let mask: Vec<bool> = pinned.iter().map(Option::is_some).collect();
+            for _ in 0..DISCRETE_LOCAL_SEARCH_ROUNDS {
+                let mut improved: Option<(Vec<f64>, f64)> = None;
+                for j in 0..d {
+                    if mask[j] {
+                        continue;
+                    }
+                    let moves: Vec<f64> = match space.kinds[j] {
+                        Kind::Continuous => continue,
+                        Kind::Integer => vec![x[j] - 1.0, x[j] + 1.0],
+                        Kind::Categorical { count, .. } => (0..count)
+                            .map(|c| c as f64)
+                            .filter(|&c| c != x[j])
+                            .collect(),
+                    };
+                    for v in moves {
+                        let mut y = x.clone();
+                        y[j] = v;
+                        if !space.repair(&mut y, &mask) {
+                            continue;
+                        }
+                        let sy = score_of(&y);
+                        if sy > improved.as_ref().map_or(score, |b| b.1) {
+                            improved = Some((y, sy));
+                        }
+                    }
+                }
+                match improved {
+                    Some((y, sy)) => {
+                        x = y;
+                        score = sy;
+                    }
+                    None => break,
+                }
+            }
+            if score > best_score {
+                best_score = score;
+                best_point = x;
+            }
+        }
+        let predicted = model.posterior(&space.encode(&best_point));
+        Ok(self.suggestion(
+            best_point,
+            STRATEGY_BAYES,
+            Some(predicted),
+            Some(best_score),
+        ))
+    }
+
+    /// Scores every usable row of the candidate table (feasible, matching the fixed values,
+    /// not observed yet) and proposes the best. Rows are encoded into one flat buffer of
+    /// [`TABLE_CHUNK`] rows at a time and predicted blockwise, so memory stays at a few MB and
+    /// nothing is allocated per row.
+    fn table_step(
+        &self,
+        space: &Space,
+        model: &CompositeModel,
+        table: &crate::space::CandidateTable,
+        pinned: &[Option<f64>],
+    ) -> Result<Suggestion, PlanError> {
+        let e = space.encoded_dims;
+        let mut encoded: Vec<f64> = Vec::with_capacity(TABLE_CHUNK * e);
+        let mut rows: Vec<usize> = Vec::with_capacity(TABLE_CHUNK);
+        let mut predictions: Vec<Vec<(f64, f64)>> = vec![Vec::new(); model.models.len()];
+        let mut feasibility: Vec<(f64, f64)> = Vec::new();
+        let mut posterior: Vec<Option<(f64, f64)>> = vec![None; model.models.len()];
+        let mut best: Option<(usize, f64)> = None;
+        let mut start = 0;
+        while start < table.len() {
+            let end = (start + TABLE_CHUNK).min(table.len());
+            encoded.clear();
+            rows.clear();
+            for i in start..end {
+                let row = table.row(i);
+                if self.usable_row(space, pinned, row) {
+                    space.encode_into(row, &mut encoded);
+                    rows.push(i);
+                }
+            }
+            start = end;
+            if rows.is_empty() {
+                continue;
+            }
+            for (m, out) in model.models.iter().zip(predictions.iter_mut()) {
+                out.clear();
+                if let Some(m) = m {
+                    m.gp.predict_flat_into(&encoded, out);
+                }
+            }
+            feasibility.clear();
+            if let Some(gp) = &model.feasibility {
+                gp.predict_flat_into(&encoded, &mut feasibility);
+            }
+            for (r, &row) in rows.iter().enumerate() {
+                for ((slot, m), p) in posterior.iter_mut().zip(&model.models).zip(&predictions) {
+                    *slot = m.as_ref().map(|m| {
+                        let (mean, var) = p[r];
+                        (mean * m.scale, var.sqrt() * m.scale)
+                    });
+                }
+                let mut score = model.acquisition(&posterior);
+                if model.feasibility.is_some() {
+                    let (mean, var) = feasibility[r];
+                    score += feasibility_probit(mean, var);
+                }
+                if best.is_none_or(|(_, b)| score > b) {
+                    best = Some((row, score));
+                }
+            }
+        }
+        let (row, score) = best.ok_or_else(|| {
+            PlanError::InvalidConfig("no feasible, unobserved candidate row is left".into())
+        })?;
+        let x = table.row(row).to_vec();
+        let predicted = model.posterior(&space.encode(&x));
+        Ok(self.suggestion(x, STRATEGY_BAYES, Some(predicted), Some(score)))
     }
 
     /// Maximises the log expected improvement: score Sobol and local candidates, polish the
@@ -358,11 +837,16 @@ impl Planner {
             }
         }
 
-        let scores: Vec<f64> = model
+        let mut scores: Vec<f64> = model
             .posterior_many(&candidates)
             .iter()
             .map(|p| model.acquisition(p))
             .collect();
+        if let Some(feasibility) = model.log_feasibility_many(&candidates) {
+            for (s, f) in scores.iter_mut().zip(feasibility) {
+                *s += f;
+            }
+        }
         let mut order: Vec<usize> = (0..candidates.len()).collect();
         order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
 
@@ -388,7 +872,7 @@ impl Planner {
         for &s in &starts {
             // Derivative-free polish. (A projected L-BFGS on the analytic gradient of the
             // closed-form LogEI was tried: slower, and no better on the benchmark suite.)
-            let m = nelder_mead_unit_cube(|u| -model.log_ei(u), &candidates[s], 0.05, budget);
+            let m = nelder_mead_unit_cube(|u| -model.score(u), &candidates[s], 0.05, budget);
             let score = -m.value;
             if score > best_score {
                 best_score = score;
@@ -403,6 +887,66 @@ impl Planner {
             predicted,
             acquisition: Some(best_score),
         }
+    }
+}
+
+/// Maps a unit-cube point to parameter units, substitutes the fixed values and repairs it onto
+/// the constraints; `None` when it cannot be made feasible.
+fn finish_point(space: &Space, pinned: &[Option<f64>], u: &[f64]) -> Option<Vec<f64>> {
+    let mut x = space.unit_to_values(u);
+    let mut mask = Vec::with_capacity(x.len());
+    for (xi, p) in x.iter_mut().zip(pinned) {
+        if let Some(v) = p {
+            *xi = *v;
+        }
+        mask.push(p.is_some());
+    }
+    space.repair(&mut x, &mask).then_some(x)
+}
+
+/// Checks a candidate table: one column per parameter, finite values, and at least one row
+/// that satisfies bounds, integrality and constraints.
+fn validate_table(space: &Space, table: &crate::space::CandidateTable) -> Result<(), PlanError> {
+    if table.columns != space.dims() {
+        return Err(PlanError::InvalidConfig(format!(
+            "the candidate table has {} columns for {} parameters",
+            table.columns,
+            space.dims()
+        )));
+    }
+    if table.is_empty() || !table.values.len().is_multiple_of(table.columns) {
+        return Err(PlanError::InvalidConfig(
+            "the candidate table is empty or ragged".into(),
+        ));
+    }
+    if let Some(i) = table.values.iter().position(|v| !v.is_finite()) {
+        return Err(PlanError::InvalidConfig(format!(
+            "candidate row {} has a non-finite value",
+            i / table.columns
+        )));
+    }
+    if !(0..table.len()).any(|i| space.is_feasible(table.row(i))) {
+        let why = space.violation(table.row(0)).unwrap_or_default();
+        return Err(PlanError::InvalidConfig(format!(
+            "no candidate row satisfies the bounds and constraints (row 0: {why})"
+        )));
+    }
+    Ok(())
+}
+
+/// `ln Φ(μ/√(σ² + ε))`: see [`CompositeModel::log_feasibility`].
+fn feasibility_probit(mean: f64, variance: f64) -> f64 {
+    log_normal_cdf(mean / (variance + FEASIBILITY_LABEL_VARIANCE).sqrt())
+}
+
+/// `ln Φ(z)`, the log of the standard normal CDF, without underflow far in the lower tail.
+fn log_normal_cdf(z: f64) -> f64 {
+    if z > -30.0 {
+        (0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)).ln()
+    } else {
+        // Mills-ratio asymptotics: Φ(z) ≈ φ(z)/|z| (1 − 1/z²).
+        -0.5 * z * z - (-z).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+            + (-1.0 / (z * z)).ln_1p()
     }
 }
 
@@ -423,8 +967,14 @@ struct CompositeModel<'a> {
     linear_utility: bool,
     /// `MC_SAMPLES × objectives` standard normal base samples, row-major.
     base_samples: Vec<f64>,
-    /// Unit-cube inputs of successful observations (the union of all training sets).
+    /// GP inputs (encoded parameter values) of successful observations (the union of all
+    /// training sets).
     training_inputs: Vec<Vec<f64>>,
+    /// Parameter values of the same observations.
+    training_x: Vec<Vec<f64>>,
+    /// GP regression on ±1 labels (succeeded / failed) over all observations, once both
+    /// outcomes have been seen: the unknown-constraint model.
+    feasibility: Option<GaussianProcess>,
     /// Indices into `training_inputs`, best posterior expected utility first.
     ranked_training_points: Vec<(usize, f64)>,
     /// Best posterior expected utility among observed points.
@@ -435,18 +985,12 @@ impl<'a> CompositeModel<'a> {
     /// Fits the objective models; `None` if no objective has a single usable measurement.
     fn fit(
         config: &'a PlannerConfig,
+        space: &Space,
         observations: &[Observation],
     ) -> Result<Option<CompositeModel<'a>>, PlanError> {
         let k = observations.len() as u64;
         let objectives = config.objectives.as_slice();
-        let to_unit = |x: &[f64]| -> Vec<f64> {
-            config
-                .parameters
-                .iter()
-                .zip(x)
-                .map(|(p, &v)| p.to_unit_interval(v))
-                .collect()
-        };
+        let to_unit = |x: &[f64]| -> Vec<f64> { space.encode(x) };
         let successful: Vec<&Observation> = observations
             .iter()
             .filter(|o| !o.failed && o.y.iter().any(Option::is_some))
@@ -455,6 +999,34 @@ impl<'a> CompositeModel<'a> {
             return Ok(None);
         }
         let training_inputs: Vec<Vec<f64>> = successful.iter().map(|o| to_unit(&o.x)).collect();
+        let training_x: Vec<Vec<f64>> = successful.iter().map(|o| o.x.clone()).collect();
+        let feasibility = if observations.iter().any(|o| o.failed) {
+            let x: Vec<Vec<f64>> = observations.iter().map(|o| to_unit(&o.x)).collect();
+            let labels: Vec<f64> = observations
+                .iter()
+                .map(|o| if o.failed { -1.0 } else { 1.0 })
+                .collect();
+            let options = FitOptions {
+                seed: derive_seed(config.seed, k, PURPOSE_FEASIBILITY),
+                ..FitOptions::default()
+            };
+            // A feasibility boundary is a step in the labels, and the likelihood answers a
+            // step with vanishing lengthscales, which predict "unknown" a short way from every
+            // observation. Floor the lengthscales so that a failure speaks for its
+            // neighbourhood, then condition on all labels with those hyperparameters.
+            let fitted = GaussianProcess::fit_with(&x, &labels, &options)?;
+            let mut hyperparameters = fitted.hyperparameters().clone();
+            for l in &mut hyperparameters.lengthscales {
+                *l = l.max(FEASIBILITY_MIN_LENGTHSCALE);
+            }
+            Some(GaussianProcess::with_hyperparameters(
+                &x,
+                &labels,
+                &hyperparameters,
+            )?)
+        } else {
+            None
+        };
 
         let mut models = Vec::with_capacity(objectives.len());
         for (i, objective) in objectives.iter().enumerate() {
@@ -506,6 +1078,8 @@ impl<'a> CompositeModel<'a> {
             linear_utility,
             base_samples,
             training_inputs,
+            training_x,
+            feasibility,
             ranked_training_points: Vec::new(),
             incumbent: 0.0,
         };
@@ -519,6 +1093,38 @@ impl<'a> CompositeModel<'a> {
         model.incumbent = ranked[0].1;
         model.ranked_training_points = ranked;
         Ok(Some(model))
+    }
+
+    /// `ln P(feasible)` at GP input `u` (0 without a feasibility model): the latent ±1-label
+    /// regression `f ~ N(μ, σ²)` read through a probit, `P = Φ(μ/√(σ² + ε))` with
+    /// `ε =` [`FEASIBILITY_LABEL_VARIANCE`] keeping the probability finite at observed points
+    /// (least-squares classification, Rasmussen & Williams 2006, §6.5, with a probit
+    /// calibration). Added to the log acquisition, i.e. EI is multiplied by P(feasible)
+    /// (Gelbart, Snoek & Adams 2014, "Bayesian optimization with unknown constraints").
+    fn log_feasibility(&self, u: &[f64]) -> f64 {
+        match &self.feasibility {
+            None => 0.0,
+            Some(gp) => {
+                let (mean, var) = gp.predict_unchecked(u);
+                feasibility_probit(mean, var)
+            }
+        }
+    }
+
+    /// [`CompositeModel::log_feasibility`] at many points.
+    fn log_feasibility_many(&self, points: &[Vec<f64>]) -> Option<Vec<f64>> {
+        let gp = self.feasibility.as_ref()?;
+        Some(
+            gp.predict_many_unchecked(points)
+                .into_iter()
+                .map(|(m, v)| feasibility_probit(m, v))
+                .collect(),
+        )
+    }
+
+    /// Log EI times P(feasible) at GP input `u`.
+    fn score(&self, u: &[f64]) -> f64 {
+        self.log_ei(u) + self.log_feasibility(u)
     }
 
     /// Posterior mean and standard deviation per objective, in objective units.
@@ -774,7 +1380,7 @@ mod tests {
             })
             .unwrap();
         }
-        let mut model = CompositeModel::fit(&p.config, &p.observations)
+        let mut model = CompositeModel::fit(&p.config, &p.compiled_space(), &p.observations)
             .unwrap()
             .unwrap();
         assert!(model.linear_utility);
