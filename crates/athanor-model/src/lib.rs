@@ -12,6 +12,8 @@
 //! assert!((kelvin.value - 573.15).abs() < 1e-9);
 //! ```
 
+pub mod attributes;
+pub mod provenance;
 pub mod units;
 
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,10 @@
 use crate::error::{Result, StoreError};
 use std::path::{Path, PathBuf};
 
+/// The environment variable that [`StoreConfig::with_object_store_from_env`] reads: the URL of
+/// the object store for blobs (see [`StoreConfig::object_store_url`]).
+pub const OBJECT_STORE_URL_ENV: &str = "ATHANOR_OBJECT_STORE_URL";
+
 /// The database engine behind a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -28,6 +32,11 @@ pub struct StoreConfig {
     /// labs can share one database. `None` uses the server's `search_path` (normally `public`).
     /// Must be a plain lower-case identifier.
     pub postgres_schema: Option<String>,
+    /// `None` keeps blobs in `data_dir/blobs/sha256` (the default); otherwise the object store
+    /// that holds them: `s3://BUCKET[/PREFIX][?endpoint=…&region=…]` (credentials from the
+    /// standard `AWS_*` environment variables or the query) or `memory://` (tests). See
+    /// [`StoreConfig::with_object_store`].
+    pub object_store_url: Option<String>,
 }
 
 impl StoreConfig {
@@ -37,6 +46,7 @@ impl StoreConfig {
             data_dir: data_dir.into(),
             database_url: None,
             postgres_schema: None,
+            object_store_url: None,
         }
     }
 
@@ -46,6 +56,7 @@ impl StoreConfig {
             data_dir: data_dir.into(),
             database_url: Some(url.into()),
             postgres_schema: None,
+            object_store_url: None,
         }
     }
 
@@ -53,6 +64,25 @@ impl StoreConfig {
     pub fn with_postgres_schema(mut self, schema: impl Into<String>) -> StoreConfig {
         self.postgres_schema = Some(schema.into());
         self
+    }
+
+    /// The same configuration with blobs in the object store at `url` instead of the data
+    /// directory, e.g. `s3://lab-blobs/lab-a?endpoint=http://127.0.0.1:8333`. Credentials come
+    /// from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and the other standard `AWS_*`
+    /// variables) unless the query gives `access_key_id` / `secret_access_key`. The URL is
+    /// checked when the store is opened.
+    pub fn with_object_store(mut self, url: impl Into<String>) -> StoreConfig {
+        self.object_store_url = Some(url.into());
+        self
+    }
+
+    /// The same configuration with the object store named by the environment variable
+    /// [`OBJECT_STORE_URL_ENV`] (`ATHANOR_OBJECT_STORE_URL`), if it is set and not empty.
+    pub fn with_object_store_from_env(self) -> StoreConfig {
+        match std::env::var(OBJECT_STORE_URL_ENV) {
+            Ok(url) if !url.trim().is_empty() => self.with_object_store(url.trim()),
+            _ => self,
+        }
     }
 
     /// The data directory.

@@ -97,6 +97,17 @@ pub enum StoreError {
         /// The SHA-256 of the file's actual content.
         actual: String,
     },
+    /// The object store holding the blobs (S3-compatible server) refused or failed a request.
+    #[error("object store error while trying to {operation} at {location}: {source}")]
+    ObjectStore {
+        /// What was attempted (e.g. "upload blob 3f2a…").
+        operation: String,
+        /// The object, as `s3://bucket/key` (never credentials).
+        location: String,
+        /// The object store's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A string that is not a SHA-256 in lower-case hex was used as a blob hash.
     #[error(
         "'{hash}' is not a blob hash (expected 64 lower-case hexadecimal digits of a SHA-256)"

@@ -7,8 +7,18 @@
 //! <data_dir>/blobs/sha256/ab/cdef…   raw files, named by the SHA-256 of their bytes
 //! ```
 //!
-//! The records can instead live in PostgreSQL (see [Backends](#backends)); the blobs are then
-//! still files in the data directory.
+//! The records can instead live in PostgreSQL (see [Backends](#backends)), and the blobs in an
+//! S3-compatible object store: [`StoreConfig::with_object_store`]`("s3://bucket/prefix?endpoint=…")`
+//! (or the environment variable `ATHANOR_OBJECT_STORE_URL`, credentials from the standard
+//! `AWS_*` variables), with the same `blobs/sha256/ab/cdef…` keys. Every read re-hashes the
+//! bytes, so a corrupted blob is an error naming its digest wherever it lives.
+//!
+//! ## Import, export, benchmark
+//!
+//! [`transfer`] moves a whole store in and out as files: a lossless, versioned JSON-lines
+//! exchange format (one record kind per line; export → import into an empty store → identical;
+//! imports are one transaction), plus CSV and Citrine GEMD views. Both directions stream.
+//! [`bench`] is the workload behind `athanor bench store`.
 //!
 //! ## Records
 //!
@@ -87,6 +97,20 @@
 //! a selective filter over a million results answers in milliseconds.
 //! [`Store::search_limit`] caps the number of records, [`Store::search_hits`] returns only ids.
 //!
+//! ## Provenance graph
+//!
+//! Schema version 3 adds a typed provenance graph (`prov_records`, `prov_edges`; see
+//! `athanor_model::provenance` for record and edge kinds): specs and runs of processes,
+//! materials and measurements, analyses, results, blobs and campaigns, each with a lab id
+//! beside its UUIDv7. [`Store::create_record`] validates bodies (units, template bounds; errors
+//! name the field); [`Store::lineage`] walks up ("how was this number made") or down
+//! ("everything made from this lot") with a depth limit, in one recursive query; completed
+//! records are immutable ([`Store::update_record`] refuses) and corrected by
+//! [`Store::revise_record`] (new version, latest by default). `record_planned`,
+//! `record_completed` and `record_failed` add the campaign's records to the graph in their own
+//! transactions: campaign → experiment (process run, with its spec) → sample → measurements →
+//! raw blobs → analyses → results.
+//!
 //! ## Backends
 //!
 //! The same [`Store`] API runs on two databases; [`StoreConfig`] chooses:
@@ -123,16 +147,19 @@
 //! schema; `scripts/test.sh` starts a throw-away PostgreSQL server and sets the variable.
 
 mod backend;
+pub mod bench;
 mod blobs;
 mod config;
 mod error;
+mod objects;
 pub mod query;
 mod records;
 mod schema;
 mod store;
 mod timestamp;
+pub mod transfer;
 
-pub use config::{BackendKind, StoreConfig};
+pub use config::{BackendKind, StoreConfig, OBJECT_STORE_URL_ENV};
 pub use error::StoreError;
 pub use records::{
     AnalysisRecord, BlobRef, CampaignRecord, CampaignStatus, CompletedExperiment, ExperimentRecord,
@@ -140,4 +167,8 @@ pub use records::{
     SearchHit,
 };
 pub use schema::SCHEMA_VERSION;
+pub use store::provenance::{
+    Lineage, LineageDirection, LineageEdge, LineageNode, Link, NewRecord, ProvRecord, RecordStatus,
+    MAX_LINEAGE_DEPTH,
+};
 pub use store::{Store, DATABASE_FILE_NAME};

@@ -169,6 +169,51 @@ INSERT INTO recipe_values (experiment_id, name, value, unit)
     FROM experiments e CROSS JOIN LATERAL jsonb_each(e.recipe_json::jsonb -> 'parameters') p;
 "#;
 
+/// Version 3: the provenance graph (see `store/provenance.rs`).
+///
+/// * `prov_records`: one row per version of a record (spec/run of a process, material or
+///   measurement; analysis; result; blob; campaign). `lab_id` names all versions; exactly one
+///   has `is_latest = 1`. Kind-specific content is JSON (`body_json`), extras too.
+/// * `prov_edges`: typed edges pointing downstream (source → target). The primary key
+///   `(source_id, target_id, kind)` serves downstream walks; `prov_edges_by_target` upstream
+///   walks, so each step of a recursive lineage query is an index range scan.
+/// * `prov_counters`: the last number of each generated lab-id prefix.
+const V3: &str = r#"
+CREATE TABLE prov_records (
+    id            TEXT PRIMARY KEY,
+    lab_id        TEXT NOT NULL,
+    version       INTEGER NOT NULL CHECK (version >= 1),
+    kind          TEXT NOT NULL CHECK (kind IN ('campaign', 'process_spec', 'process_run',
+                  'material_spec', 'material_run', 'measurement_spec', 'measurement_run',
+                  'analysis', 'result', 'blob')),
+    name          TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('open', 'completed')),
+    is_latest     INTEGER NOT NULL CHECK (is_latest IN (0, 1)),
+    previous_id   TEXT REFERENCES prov_records (id),
+    revision_note TEXT,
+    body_json     TEXT NOT NULL,
+    extras_json   TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    UNIQUE (lab_id, version)
+);
+CREATE INDEX prov_records_by_kind ON prov_records (kind, lab_id);
+
+CREATE TABLE prov_edges (
+    source_id TEXT NOT NULL REFERENCES prov_records (id),
+    target_id TEXT NOT NULL REFERENCES prov_records (id),
+    kind      TEXT NOT NULL CHECK (kind IN ('used', 'generated', 'derived_from', 'measured',
+              'part_of', 'specifies')),
+    PRIMARY KEY (source_id, target_id, kind),
+    CHECK (source_id != target_id)
+);
+CREATE INDEX prov_edges_by_target ON prov_edges (target_id, source_id, kind);
+
+CREATE TABLE prov_counters (
+    prefix TEXT PRIMARY KEY,
+    last   INTEGER NOT NULL CHECK (last >= 1)
+);
+"#;
+
 /// One schema version step.
 struct Migration {
     /// Schema statements in SQLite's column types, shared by both backends.
@@ -202,6 +247,11 @@ const MIGRATIONS: &[Migration] = &[
         schema: V2,
         sqlite: V2_BACKFILL_SQLITE,
         postgres: V2_BACKFILL_POSTGRES,
+    },
+    Migration {
+        schema: V3,
+        sqlite: "",
+        postgres: "",
     },
 ];
 

@@ -5,6 +5,7 @@ use crate::backend::{params, Backend, DbError, PostgresBackend, Row, SqliteBacke
 use crate::blobs;
 use crate::config::{BackendKind, StoreConfig};
 use crate::error::{db_boxed, Result, StoreError};
+use crate::objects::ObjectStorage;
 use crate::records::{
     AnalysisRecord, BlobRef, CampaignRecord, CampaignStatus, CompletedExperiment, ExperimentRecord,
     ExperimentStatus, IntegrityReport, MeasurementRecord, NewCampaign, PlannedExperiment,
@@ -14,10 +15,11 @@ use athanor_model::{ids::new_id, Origin, ProcessStep, PropertyValue, Quantity};
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod exchange;
+pub(crate) mod provenance;
 mod search;
 
 /// File name of the SQLite database inside the data directory.
@@ -37,7 +39,8 @@ const STALE_TEMP_FILE_AGE: Duration = Duration::from_secs(3600);
 /// deadlocking.
 pub struct Store {
     data_dir: PathBuf,
-    blob_root: PathBuf,
+    /// Where blob bytes live (local directory or object store; see `objects.rs`).
+    objects: ObjectStorage,
     backend: Backend,
 }
 
@@ -69,19 +72,23 @@ impl Store {
         let data_dir = config.data_dir.as_path();
         fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::io("create the data directory", data_dir, e))?;
-        let blob_root = data_dir.join("blobs").join("sha256");
-        fs::create_dir_all(&blob_root)
-            .map_err(|e| StoreError::io("create the blob directory", &blob_root, e))?;
+        // The local blob directory always exists (tests and tools rely on the layout), even
+        // when blobs go to an object store.
+        let local_objects = ObjectStorage::local(data_dir)?;
+        let objects = match config.object_store_url.as_deref() {
+            Some(url) => ObjectStorage::remote(url)?,
+            None => local_objects,
+        };
         let backend = match (kind, config.database_url.as_deref()) {
             (BackendKind::Postgres, Some(url)) => Backend::Postgres(Box::new(
                 PostgresBackend::connect(url, config.postgres_schema.as_deref())?,
             )),
             _ => Backend::Sqlite(SqliteBackend::open(&data_dir.join(DATABASE_FILE_NAME))?),
         };
-        blobs::remove_stale_temp_files(&blob_root, STALE_TEMP_FILE_AGE);
+        objects.remove_stale_temp_files(STALE_TEMP_FILE_AGE);
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
-            blob_root,
+            objects,
             backend,
         })
     }
@@ -133,7 +140,7 @@ impl Store {
         check_not_blank(&record, "media type", media_type)?;
         check_file_name(&record, file_name)?;
         let hash = blobs::sha256_hex(bytes);
-        blobs::write_blob(&self.blob_root, &hash, bytes)?;
+        self.objects.put(&hash, bytes)?;
         let blob = BlobRef {
             hash,
             size: bytes.len() as u64,
@@ -146,15 +153,22 @@ impl Store {
         Ok(blob)
     }
 
-    /// Where the blob with this hash lives (whether or not it exists). The hash is not
-    /// validated; use [`Store::read_blob`] to read a blob safely.
+    /// Where the blob with this hash lives (whether or not it exists): its file in the data
+    /// directory, or, with an object store, the object's URL (`s3://bucket/…/ab/cdef…`; not a
+    /// local file). The hash is not validated; use [`Store::read_blob`] to read a blob safely.
     pub fn blob_path(&self, hash: &str) -> PathBuf {
-        blobs::blob_path(&self.blob_root, hash)
+        self.objects.location(hash)
+    }
+
+    /// Where blobs are kept: the local blob directory or the object store's URL and prefix
+    /// (never credentials).
+    pub fn blob_storage(&self) -> String {
+        self.objects.describe()
     }
 
     /// Reads a blob, verifying that its content still hashes to `hash`.
     pub fn read_blob(&self, hash: &str) -> Result<Vec<u8>> {
-        blobs::read_verified(&self.blob_root, hash)
+        self.objects.read_verified(hash)
     }
 
     // ----------------------------------------------------------------------------------------
@@ -339,6 +353,7 @@ impl Store {
                 StepKind::Spec,
                 &planned.spec_steps,
             )?;
+            provenance::link_planned(tx, &campaign.lab_id, &campaign.name, &experiment)?;
             Ok(experiment)
         })
     }
@@ -358,7 +373,7 @@ impl Store {
             let label = experiment.label();
             insert_steps(tx, &experiment.id, &label, StepKind::Run, &done.run_steps)?;
             for (index, measurement) in done.measurements.iter().enumerate() {
-                insert_measurement(tx, &self.blob_root, &experiment, index, measurement)?;
+                insert_measurement(tx, &self.objects, &experiment, index, measurement)?;
             }
             for (index, analysis) in done.analyses.iter().enumerate() {
                 insert_analysis(tx, &experiment, index, analysis)?;
@@ -367,6 +382,7 @@ impl Store {
                 insert_result(tx, &experiment, index, result)?;
             }
             insert_planner_state(tx, &experiment, &done.planner_state_json)?;
+            provenance::link_finished(tx, &experiment, Some(done), None)?;
             finish_experiment(tx, &experiment, ExperimentStatus::Completed, None)
         })
     }
@@ -383,6 +399,7 @@ impl Store {
             let experiment = planned_experiment(tx, experiment_id)?;
             check_not_blank(&experiment.label(), "failure reason", reason)?;
             insert_planner_state(tx, &experiment, planner_state_json)?;
+            provenance::link_finished(tx, &experiment, None, Some(reason))?;
             finish_experiment(tx, &experiment, ExperimentStatus::Failed, Some(reason))
         })
     }
@@ -925,7 +942,7 @@ fn register_blob_row(tx: &mut dyn Tx, blob: &BlobRef, record: &str) -> Result<()
 /// the measurement's foreign key holds even if the blob row was lost.
 fn check_and_register_measurement_blob(
     tx: &mut dyn Tx,
-    blob_root: &Path,
+    objects: &ObjectStorage,
     blob: &BlobRef,
     record: &str,
 ) -> Result<()> {
@@ -938,21 +955,19 @@ fn check_and_register_measurement_blob(
     }
     check_not_blank(record, "blob media type", &blob.media_type)?;
     check_file_name(record, &blob.file_name)?;
-    let path = blobs::blob_path(blob_root, &blob.hash);
-    let size = match fs::metadata(&path) {
-        Ok(metadata) => metadata.len(),
-        Err(e) if e.kind() == ErrorKind::NotFound => {
+    let size = match objects.size(&blob.hash)? {
+        Some(size) => size,
+        None => {
             return Err(StoreError::invalid(
                 record,
                 "blob",
                 format!(
                     "blob {} is not in the store ({} does not exist); store it with put_blob first",
                     blob.hash,
-                    path.display()
+                    objects.location(&blob.hash).display()
                 ),
             ))
         }
-        Err(e) => return Err(StoreError::io("inspect blob file", path, e)),
     };
     if size != blob.size {
         return Err(StoreError::invalid(
@@ -969,7 +984,7 @@ fn check_and_register_measurement_blob(
 
 fn insert_measurement(
     tx: &mut dyn Tx,
-    blob_root: &Path,
+    objects: &ObjectStorage,
     experiment: &ExperimentRow,
     index: usize,
     measurement: &MeasurementRecord,
@@ -983,7 +998,7 @@ fn insert_measurement(
     check_not_blank(&record, "technique", &measurement.technique)?;
     check_not_blank(&record, "instrument", &measurement.instrument)?;
     if let Some(blob) = &measurement.blob {
-        check_and_register_measurement_blob(tx, blob_root, blob, &record)?;
+        check_and_register_measurement_blob(tx, objects, blob, &record)?;
     }
     tx.execute(
         "INSERT INTO measurements (id, experiment_id, position, technique, instrument, \

@@ -547,8 +547,10 @@ fn quotes_and_sql_in_values_are_data(db: TestDb) {
 
 fn recipe_values_are_backfilled_by_the_migration(db: TestDb) {
     drop(sample_store(&db));
-    // Turn the database back into a version 1 database (the rows V2 derives are gone).
+    // Turn the database back into a version 1 database (the rows V2 derives are gone, and
+    // the tables of later versions).
     let mut raw = db.raw();
+    raw.execute("DROP TABLE prov_edges; DROP TABLE prov_counters; DROP TABLE prov_records;");
     raw.execute(
         "DROP TABLE recipe_values; DROP INDEX results_by_name_unit_value; \
          DROP INDEX measurements_by_technique; CREATE INDEX results_by_name ON results (name)",

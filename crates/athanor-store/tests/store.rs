@@ -52,7 +52,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// The tables of the current schema version, sorted.
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 13] = [
     "analyses",
     "analysis_inputs",
     "blobs",
@@ -60,6 +60,9 @@ const TABLES: [&str; 10] = [
     "experiments",
     "measurements",
     "planner_states",
+    "prov_counters",
+    "prov_edges",
+    "prov_records",
     "recipe_values",
     "results",
     "steps",

@@ -1,0 +1,86 @@
+//! `athanor data import` / `athanor data export`: move a store's records in and out as files
+//! (see `athanor_store::transfer` for the formats).
+
+use crate::DataDirArg;
+use anyhow::Context;
+use athanor_store::transfer::{export, import_json_lines, ExportFormat, ExportOptions};
+use athanor_store::StoreError;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+
+/// Exit code for an error: 2 when the input (file, format) was at fault, 1 otherwise.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<StoreError>() {
+        Some(StoreError::InvalidInput { .. } | StoreError::NotFound { .. }) => 2,
+        _ if error.downcast_ref::<std::io::Error>().is_some() => 2,
+        _ => 1,
+    }
+}
+
+/// Imports an exchange file (JSON lines written by `athanor data export --format json`) in one
+/// transaction and prints what was imported.
+pub fn import(data: &DataDirArg, file: &Path, json: bool) -> anyhow::Result<()> {
+    let input = File::open(file)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let store = data.open()?;
+    let summary = import_json_lines(&store, BufReader::with_capacity(1 << 20, input))
+        .map_err(anyhow::Error::from)?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "imported {} campaign(s), {} experiment(s), {} blob(s), {} planner state(s) from {}",
+            summary.campaigns,
+            summary.experiments,
+            summary.blobs,
+            summary.planner_states,
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Exports the whole store in `format` to `output` (standard output when `None`).
+pub fn export_store(
+    data: &DataDirArg,
+    format: &str,
+    output: Option<&Path>,
+    with_blobs: bool,
+) -> anyhow::Result<()> {
+    let format: ExportFormat = format.parse().map_err(anyhow::Error::from)?;
+    let store = data.open_existing()?;
+    let options = ExportOptions {
+        include_blob_content: with_blobs,
+    };
+    let written = match output {
+        Some(path) => {
+            // Written next to the target and renamed at the end: an interrupted export never
+            // leaves a truncated file under the requested name.
+            let temporary = path.with_extension("partial");
+            let file = File::create(&temporary)
+                .with_context(|| format!("creating {}", temporary.display()))?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let written = export(&store, format, options, &mut out)?;
+            out.into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("writing {}", temporary.display()))?;
+            std::fs::rename(&temporary, path).with_context(|| {
+                format!("renaming {} to {}", temporary.display(), path.display())
+            })?;
+            eprintln!("wrote {written} record(s) to {}", path.display());
+            written
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+            let written = export(&store, format, options, &mut out)?;
+            out.flush()?;
+            written
+        }
+    };
+    let _ = written;
+    Ok(())
+}

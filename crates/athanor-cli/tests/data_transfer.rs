@@ -1,0 +1,115 @@
+//! `athanor data export` / `athanor data import` on a campaign made by `athanor run`.
+
+mod common;
+use common::*;
+use std::fs;
+
+#[test]
+fn export_import_round_trip_and_bad_files_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = campaign_variant(
+        dir.path(),
+        "short.toml",
+        &[
+            ("budget = 40", "budget = 2"),
+            ("initial = 10", "initial = 2"),
+            ("stop_when_satisfied = true", "stop_when_satisfied = false"),
+        ],
+    );
+    let source = dir.path().join("lab");
+    let (c, s) = (campaign.to_str().unwrap(), source.to_str().unwrap());
+    let out = run(&["run", c, "--seed", "3", "--data-dir", s, "--json"]);
+    assert!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Lossless export with the raw files, into a file.
+    let exported = dir.path().join("lab.jsonl");
+    let e = exported.to_str().unwrap();
+    let out = run(&[
+        "data",
+        "export",
+        "--format",
+        "json",
+        "--with-blobs",
+        "-o",
+        e,
+        "--data-dir",
+        s,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&exported).unwrap();
+    assert!(
+        text.starts_with("{\"format\":\"athanor-exchange\""),
+        "{text}"
+    );
+    assert!(text.contains("\"kind\":\"experiment\""));
+    assert!(text.contains("\"content_base64\""));
+
+    // Import into an empty data directory; its export is the same file.
+    let copy = dir.path().join("copy");
+    let d = copy.to_str().unwrap();
+    let out = run(&["data", "import", e, "--json", "--data-dir", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = last_json_line(&out);
+    assert_eq!(summary["campaigns"], 1);
+    assert_eq!(summary["experiments"], 2);
+    let out = run(&["data", "export", "--with-blobs", "--data-dir", d]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+
+    // Importing it again: refused as a whole (exit 1 or 2), nothing changes.
+    let out = run(&["data", "import", e, "--data-dir", d]);
+    assert!(!out.status.success());
+    let out = run(&["data", "export", "--with-blobs", "--data-dir", d]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+
+    // A file that breaks at its last line: exit 2, the error names the line, nothing written.
+    let broken = dir.path().join("broken.jsonl");
+    fs::write(
+        &broken,
+        format!("{text}{{\"kind\":\"sample\",\"record\":{{}}}}\n"),
+    )
+    .unwrap();
+    let fresh = dir.path().join("fresh");
+    let f = fresh.to_str().unwrap();
+    let out = run(&["data", "import", broken.to_str().unwrap(), "--data-dir", f]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines = text.lines().count() + 1;
+    assert!(stderr.contains(&format!("line {lines}")), "{stderr}");
+    let out = run(&["data", "export", "--format", "csv", "--data-dir", f]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
+
+    // CSV and GEMD views of the source.
+    let out = run(&["data", "export", "--format", "csv", "--data-dir", s]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("C0001,C0001-E001,1,"));
+    let out = run(&["data", "export", "--format", "gemd", "--data-dir", s]);
+    assert!(out.status.success());
+    let gemd = String::from_utf8(out.stdout).unwrap();
+    assert!(gemd.contains("\"type\":\"process_spec\""));
+    assert!(gemd.contains("\"type\":\"material_run\""));
+
+    // An unknown format is bad input.
+    let out = run(&["data", "export", "--format", "xlsx", "--data-dir", s]);
+    assert_eq!(out.status.code(), Some(2));
+}
