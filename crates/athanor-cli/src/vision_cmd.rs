@@ -5,8 +5,13 @@
 use anyhow::{bail, Context};
 use athanor_formats::{read_any, read_metadata_only, Dataset};
 use athanor_model::units::Unit;
+use athanor_vision::annotations::{detect_annotations, mask_annotations};
 use athanor_vision::eval::{score_image, summarize, ImageScore};
-use athanor_vision::{analyze, AnalysisConfig, GrayImage, Polarity};
+use athanor_vision::qc::{qc_verdict, Length, QcSpec};
+use athanor_vision::{
+    analyze, population_stats, AnalysisConfig, GrayImage, Polarity, PopulationConfig,
+    PopulationStats,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
@@ -149,6 +154,211 @@ pub struct ImageOutputs {
     pub labels: Option<PathBuf>,
     /// Directory for overlay images (`<stem>.overlay.png`).
     pub overlays: Option<PathBuf>,
+    /// Directory for per-particle tables (`<stem>.particles.csv`) and the per-image summary
+    /// of the whole batch (`summary.csv`).
+    pub csv: Option<PathBuf>,
+    /// Directory for size-distribution histograms with the log-normal fit
+    /// (`<stem>.histogram.svg`).
+    pub histograms: Option<PathBuf>,
+}
+
+/// Settings of `vision analyze` besides the files.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// nm per pixel, overriding the files' calibration.
+    pub pixel_size_nm: Option<f64>,
+    /// One JSON document instead of lines.
+    pub json: bool,
+    /// Extra files to write.
+    pub outputs: ImageOutputs,
+    /// QC specification (TOML) to judge each image against.
+    pub spec: Option<PathBuf>,
+    /// Seed of the bootstrap confidence intervals.
+    pub seed: u64,
+    /// What the image's scale bar stands for (e.g. `100 nm`): calibrates images whose file
+    /// has no pixel size, from the bar's measured length.
+    pub scale_bar: Option<String>,
+    /// Analyse data bars and scale bars as image content instead of masking them.
+    pub keep_annotations: bool,
+}
+
+/// What a batch came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Images analysed.
+    pub analysed: usize,
+    /// Files that could not be read or analysed.
+    pub failed: usize,
+    /// Analysed images whose QC verdict is a fail.
+    pub rejected: usize,
+}
+
+/// File extensions picked up when a directory is given.
+const IMAGE_EXTENSIONS: [&str; 6] = ["tif", "tiff", "dm3", "dm4", "png", "emd"];
+
+/// The files named, with each directory replaced by its image files (recursively, sorted).
+pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("listing {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk(input, &mut files)?;
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Reads a QC spec (TOML, see `athanor_vision::qc`).
+pub fn read_spec(path: &Path) -> anyhow::Result<QcSpec> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a valid QC spec", path.display()))
+}
+
+/// Per-particle table: one row per particle with its flags.
+fn particles_csv(
+    analysis: &athanor_vision::ImageAnalysis,
+    population: Option<&PopulationStats>,
+) -> anyhow::Result<Vec<u8>> {
+    let flagged = |f: fn(&PopulationStats) -> &Vec<u32>, label: u32| {
+        population.is_some_and(|p| f(p).binary_search(&label).is_ok())
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "label",
+        "ecd [nm]",
+        "area [nm^2]",
+        "feret_max [nm]",
+        "feret_min [nm]",
+        "aspect_ratio",
+        "perimeter [nm]",
+        "circularity",
+        "solidity",
+        "x [px]",
+        "y [px]",
+        "mean_intensity",
+        "touches_edge",
+        "touching",
+        "agglomerate",
+        "outlier",
+    ])?;
+    for p in &analysis.particles {
+        w.write_record([
+            p.label.to_string(),
+            format!("{:.4}", p.ecd_nm),
+            format!("{:.4}", p.area_nm2),
+            format!("{:.4}", p.feret_max_nm),
+            format!("{:.4}", p.feret_min_nm),
+            format!("{:.4}", p.aspect_ratio),
+            format!("{:.4}", p.perimeter_nm),
+            format!("{:.4}", p.circularity),
+            format!("{:.4}", p.solidity),
+            format!("{:.2}", p.centroid_px.0),
+            format!("{:.2}", p.centroid_px.1),
+            format!("{:.2}", p.mean_intensity),
+            p.touches_edge.to_string(),
+            p.touching.to_string(),
+            flagged(|s| &s.agglomerates.labels, p.label).to_string(),
+            flagged(|s| &s.outliers.any.labels, p.label).to_string(),
+        ])?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// Histogram of the counted particles' ECD (number density per nm) with the fitted log-normal
+/// density drawn over it, as SVG.
+fn histogram_svg(
+    path: &Path,
+    title: &str,
+    diameters_nm: &[f64],
+    population: &PopulationStats,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    let lo = diameters_nm.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = diameters_nm
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Freedman–Diaconis-like bin count, between 5 and 60 bins.
+    let n = diameters_nm.len();
+    let bins = ((2.0 * (n as f64).cbrt()).round() as usize).clamp(5, 60);
+    let span = if hi > lo { hi - lo } else { lo.max(1.0) * 0.1 };
+    let (x0, x1) = (lo - 0.05 * span, hi + 0.05 * span);
+    let width = (x1 - x0) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for &d in diameters_nm {
+        counts[(((d - x0) / width) as usize).min(bins - 1)] += 1;
+    }
+    let density = |c: usize| c as f64 / (n as f64 * width);
+    let fit = population.lognormal.as_ref();
+    let curve: Vec<(f64, f64)> = (0..=200)
+        .map(|k| {
+            let x = x0 + (x1 - x0) * k as f64 / 200.0;
+            (x, fit.map_or(0.0, |f| f.pdf(x)))
+        })
+        .collect();
+    let top = counts
+        .iter()
+        .map(|&c| density(c))
+        .chain(curve.iter().map(|p| p.1))
+        .fold(0.0, f64::max)
+        * 1.1;
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, 0.0..top.max(1e-9))?;
+    chart
+        .configure_mesh()
+        .x_desc("equivalent circular diameter (nm)")
+        .y_desc("number density (1/nm)")
+        .draw()?;
+    chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
+        let a = x0 + i as f64 * width;
+        Rectangle::new(
+            [(a, 0.0), (a + width, density(c))],
+            RGBColor(90, 140, 200).filled(),
+        )
+    }))?;
+    if let Some(f) = fit {
+        chart
+            .draw_series(LineSeries::new(curve, RED.stroke_width(2)))?
+            .label(format!(
+                "log-normal: median {:.3} nm, σg {:.3}",
+                f.median_nm, f.geometric_sd
+            ))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
 }
 
 /// The instance label map as a 16-bit grayscale PNG, the format segmentation tools score.
@@ -214,84 +424,289 @@ fn overlay_png(
     )?)
 }
 
-/// `athanor vision analyze FILE…`: particle statistics per image.
-pub fn analyze_files(
-    files: &[PathBuf],
-    pixel_size_nm: Option<f64>,
-    json: bool,
-    outputs: &ImageOutputs,
-) -> anyhow::Result<bool> {
-    for dir in [&outputs.labels, &outputs.overlays].into_iter().flatten() {
+/// `athanor vision analyze FILE|DIR…`: particle statistics, population flags and an optional
+/// QC verdict per image. Runs on all cores, one image per worker at a time (memory stays
+/// bounded however many files), continues past files that fail and lists them at the end.
+pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Result<BatchOutcome> {
+    let outputs = &options.outputs;
+    for dir in [
+        &outputs.labels,
+        &outputs.overlays,
+        &outputs.csv,
+        &outputs.histograms,
+    ]
+    .into_iter()
+    .flatten()
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let spec = options.spec.as_deref().map(read_spec).transpose()?;
+    let scale_bar_nm = options
+        .scale_bar
+        .as_ref()
+        .map(|text| Length::try_from(text.clone()).map(|l| l.nm))
+        .transpose()
+        .context("--scale-bar")?;
+    let files = expand_inputs(inputs)?;
+    if files.is_empty() {
+        bail!("no image files found in the given paths");
+    }
+    let population_config = PopulationConfig {
+        seed: options.seed,
+        ..PopulationConfig::default()
+    };
     let bar = progress(files.len(), "analyse");
-    let results = parallel_map(files, &bar, |path| -> anyhow::Result<serde_json::Value> {
+    let results = parallel_map(&files, &bar, |path| -> anyhow::Result<serde_json::Value> {
         let m = read_micrograph(path)?;
-        let (size, calibrated) = match (pixel_size_nm, m.pixel_size_nm) {
-            (Some(p), _) => (p, "given on the command line"),
-            (None, Some(p)) => (p, "from the file"),
-            (None, None) => (1.0, "none: sizes are in pixels"),
+        let annotations = detect_annotations(&m.image)?;
+        let image = if options.keep_annotations {
+            m.image
+        } else {
+            mask_annotations(&m.image, &annotations)?
+        };
+        let from_scale_bar = match (scale_bar_nm, annotations.scale_bar) {
+            (Some(length), Some(bar)) => Some(bar.pixel_size_nm(length)?),
+            _ => None,
+        };
+        let (size, calibrated) = match (options.pixel_size_nm, m.pixel_size_nm, from_scale_bar) {
+            (Some(p), _, _) => (p, "user"),
+            (None, Some(p), _) => (p, "metadata"),
+            (None, None, Some(p)) => (p, "scale bar"),
+            (None, None, None) => (1.0, "none"),
         };
         let config = AnalysisConfig {
             pixel_size_nm: size,
             polarity: Polarity::Auto,
             ..AnalysisConfig::default()
         };
-        let a = analyze(&m.image, &config).with_context(|| path.display().to_string())?;
+        let mut a = analyze(&image, &config).with_context(|| path.display().to_string())?;
+        if let Some(bar) = annotations.data_bar {
+            a.notes.push(format!(
+                "data bar: rows {}.. cut off before the analysis",
+                bar.top_row
+            ));
+        }
+        if let Some(bar) = annotations.scale_bar {
+            a.notes.push(format!(
+                "scale bar: {} px at x {}..{}, y {}..{}{}",
+                bar.length_px(),
+                bar.x0,
+                bar.x1,
+                bar.y0,
+                bar.y1,
+                if options.keep_annotations {
+                    ""
+                } else {
+                    " (masked)"
+                }
+            ));
+        } else if scale_bar_nm.is_some() {
+            a.notes
+                .push("--scale-bar was given but no scale bar was found".into());
+        }
+        let counted: Vec<athanor_vision::Particle> = a
+            .particles
+            .iter()
+            .filter(|p| !(config.exclude_edge_particles && p.touches_edge))
+            .cloned()
+            .collect();
+        let population = population_stats(&counted, &population_config)?;
+        let verdict = spec
+            .as_ref()
+            .map(|spec| qc_verdict(population.as_ref(), spec));
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
         let mut written = Vec::new();
-        if let Some(dir) = &outputs.labels {
-            let out = dir.join(format!("{stem}.labels.png"));
-            std::fs::write(&out, label_png(&a.labels, a.width, a.height)?)
-                .with_context(|| format!("writing {}", out.display()))?;
-            written.push(out.display().to_string());
+        let mut write = |dir: &Option<PathBuf>, name: String, bytes: &[u8]| -> anyhow::Result<()> {
+            if let Some(dir) = dir {
+                let out = dir.join(name);
+                std::fs::write(&out, bytes)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                written.push(out.display().to_string());
+            }
+            Ok(())
+        };
+        if outputs.labels.is_some() {
+            write(
+                &outputs.labels,
+                format!("{stem}.labels.png"),
+                &label_png(&a.labels, a.width, a.height)?,
+            )?;
         }
-        if let Some(dir) = &outputs.overlays {
-            let out = dir.join(format!("{stem}.overlay.png"));
-            std::fs::write(&out, overlay_png(&m.image, &a)?)
-                .with_context(|| format!("writing {}", out.display()))?;
+        if outputs.overlays.is_some() {
+            write(
+                &outputs.overlays,
+                format!("{stem}.overlay.png"),
+                &overlay_png(&image, &a)?,
+            )?;
+        }
+        if outputs.csv.is_some() {
+            write(
+                &outputs.csv,
+                format!("{stem}.particles.csv"),
+                &particles_csv(&a, population.as_ref())?,
+            )?;
+        }
+        if let (Some(dir), Some(p)) = (&outputs.histograms, &population) {
+            let out = dir.join(format!("{stem}.histogram.svg"));
+            let diameters: Vec<f64> = counted.iter().map(|p| p.ecd_nm).collect();
+            histogram_svg(
+                &out,
+                &format!("{stem}: {} particles", p.count),
+                &diameters,
+                p,
+            )
+            .with_context(|| format!("writing {}", out.display()))?;
             written.push(out.display().to_string());
         }
         Ok(serde_json::json!({
-            "written": written,
             "file": path.display().to_string(),
             "pixel_size_nm": size,
-            "calibration": calibrated,
+            "pixel_size_source": calibrated,
+            "annotations": annotations,
             "particles": a.particles.len(),
             "stats": a.stats,
+            "population": population,
+            "qc": verdict,
             "notes": a.notes,
+            "written": written,
         }))
     });
     bar.finish_and_clear();
-    let mut all_ok = true;
+    let mut outcome = BatchOutcome::default();
     let mut docs = Vec::new();
+    let mut failures = Vec::new();
     for (path, r) in files.iter().zip(results) {
         match r {
             Ok(doc) => {
-                if !json {
-                    let s = &doc["stats"];
+                outcome.analysed += 1;
+                let rejected = doc["qc"]["pass"] == serde_json::json!(false);
+                outcome.rejected += usize::from(rejected);
+                if !options.json {
+                    let p = &doc["population"];
+                    let qc = match doc["qc"]["pass"].as_bool() {
+                        Some(true) => " QC pass".to_string(),
+                        Some(false) => format!(
+                            " QC FAIL: {}",
+                            doc["qc"]["reasons"]
+                                .as_array()
+                                .map(|r| r
+                                    .iter()
+                                    .filter_map(|v| v.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join("; "))
+                                .unwrap_or_default()
+                        ),
+                        None => String::new(),
+                    };
+                    let unit = if doc["pixel_size_source"] == "none" {
+                        "px"
+                    } else {
+                        "nm"
+                    };
                     println!(
-                        "{}: {} particles, D50 {} , CV {} ({})",
+                        "{}: {} counted, D50 {:.3} {unit} (95 % CI {:.3}–{:.3}), CV {:.3}, agglomerates {:.1} %, outliers {:.1} % (pixel size source: {}){qc}",
                         path.display(),
-                        doc["particles"],
-                        s["d50_nm"],
-                        s["cv"],
-                        doc["calibration"].as_str().unwrap_or("")
+                        p["count"],
+                        p["number"]["d50_nm"].as_f64().unwrap_or(f64::NAN),
+                        p["bootstrap"]["d50_nm"]["low"].as_f64().unwrap_or(f64::NAN),
+                        p["bootstrap"]["d50_nm"]["high"].as_f64().unwrap_or(f64::NAN),
+                        p["number"]["cv"].as_f64().unwrap_or(f64::NAN),
+                        100.0 * p["agglomerates"]["fraction"].as_f64().unwrap_or(f64::NAN),
+                        100.0 * p["outliers"]["any"]["fraction"].as_f64().unwrap_or(f64::NAN),
+                        doc["pixel_size_source"].as_str().unwrap_or(""),
                     );
                 }
                 docs.push(doc);
             }
             Err(e) => {
-                all_ok = false;
-                eprintln!("error: {e:#}");
+                outcome.failed += 1;
+                failures.push(format!("{}: {e:#}", path.display()));
                 docs.push(serde_json::json!({"file": path.display().to_string(), "error": format!("{e:#}")}));
             }
         }
     }
-    if json {
+    if let Some(dir) = &outputs.csv {
+        let out = dir.join("summary.csv");
+        std::fs::write(&out, summary_csv(&docs)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if options.json {
         println!("{}", serde_json::to_string(&docs)?);
     }
-    Ok(all_ok)
+    if !failures.is_empty() {
+        eprintln!("{} of {} file(s) failed:", failures.len(), files.len());
+        for f in &failures {
+            eprintln!("  {f}");
+        }
+    }
+    Ok(outcome)
+}
+
+/// One row per image of the batch (failed files have only `file` and `error`).
+fn summary_csv(docs: &[serde_json::Value]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let columns: [(&str, &[&str]); 14] = [
+        ("count", &["population", "count"]),
+        ("d10 [nm]", &["population", "number", "d10_nm"]),
+        ("d50 [nm]", &["population", "number", "d50_nm"]),
+        ("d90 [nm]", &["population", "number", "d90_nm"]),
+        ("mean [nm]", &["population", "number", "mean_nm"]),
+        ("cv", &["population", "number", "cv"]),
+        ("span", &["population", "number", "span"]),
+        ("d50_volume [nm]", &["population", "volume", "d50_nm"]),
+        (
+            "d50_ci_low [nm]",
+            &["population", "bootstrap", "d50_nm", "low"],
+        ),
+        (
+            "d50_ci_high [nm]",
+            &["population", "bootstrap", "d50_nm", "high"],
+        ),
+        (
+            "lognormal_median [nm]",
+            &["population", "lognormal", "median_nm"],
+        ),
+        (
+            "lognormal_gsd",
+            &["population", "lognormal", "geometric_sd"],
+        ),
+        (
+            "agglomerate_fraction",
+            &["population", "agglomerates", "fraction"],
+        ),
+        (
+            "outlier_fraction",
+            &["population", "outliers", "any", "fraction"],
+        ),
+    ];
+    let mut header = vec!["file", "pixel_size [nm]", "pixel_size_source"];
+    header.extend(columns.iter().map(|c| c.0));
+    header.extend(["qc", "error"]);
+    w.write_record(&header)?;
+    for doc in docs {
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut row = vec![
+            text(&doc["file"]),
+            text(&doc["pixel_size_nm"]),
+            text(&doc["pixel_size_source"]),
+        ];
+        for (_, path) in columns {
+            let value = path.iter().fold(doc, |v, key| &v[*key]);
+            row.push(text(value));
+        }
+        row.push(match doc["qc"]["pass"].as_bool() {
+            Some(true) => "pass".into(),
+            Some(false) => "fail".into(),
+            None => String::new(),
+        });
+        row.push(text(&doc["error"]));
+        w.write_record(&row)?;
+    }
+    Ok(w.into_inner()?)
 }
 
 /// `athanor vision eval DIR`: scores the classical pipeline against instance label maps in the
@@ -419,5 +834,206 @@ pub fn eval_dir(
             ids.len()
         );
     }
+    Ok(())
+}
+
+/// `athanor vision bench`: times the classical pipeline (and the learned one with untrained,
+/// randomly initialised weights) on a generated micrograph and reports the peak memory.
+pub fn bench(width: usize, height: usize, repeats: usize, learned: bool) -> anyhow::Result<()> {
+    use athanor_twin::micrograph::{render_micrograph, MicrographSpec};
+    use std::time::Instant;
+    // ~500 particles of 6 nm ± 8 % at 0.2 nm/px (30 px across) on a 2048×1536 field:
+    // coverage = 500 · π/4 · 30² / (2048 · 1536) ≈ 0.11.
+    let diameters: Vec<f64> = (0..64)
+        .map(|k| 6.0 * (1.0 + 0.08 * ((k as f64 * 0.7).sin())))
+        .collect();
+    let field = (width * height) as f64;
+    let coverage = (500.0 * std::f64::consts::FRAC_PI_4 * 30.0 * 30.0 / field).clamp(0.01, 0.5);
+    let spec = MicrographSpec {
+        width,
+        height,
+        coverage,
+        ..MicrographSpec::default()
+    };
+    let started = Instant::now();
+    let micrograph = render_micrograph(&diameters, &spec, 1)?;
+    let generate_s = started.elapsed().as_secs_f64();
+    // 8-bit, as a typical exported micrograph: stretch the 16-bit counts to 0..=255.
+    let (lo, hi) = micrograph
+        .pixels
+        .iter()
+        .fold((u16::MAX, 0u16), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let scale = 255.0 / f64::from(hi.saturating_sub(lo).max(1));
+    let bytes: Vec<u8> = micrograph
+        .pixels
+        .iter()
+        .map(|&v| (f64::from(v - lo) * scale).round() as u8)
+        .collect();
+    let image = GrayImage::from_u8(width, height, &bytes)?;
+    drop(micrograph.labels);
+    let config = AnalysisConfig {
+        pixel_size_nm: spec.pixel_size_nm,
+        ..AnalysisConfig::default()
+    };
+    let rss_before = crate::bench::peak_rss_mb();
+    let mut times = Vec::new();
+    let mut found = 0;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        let a = analyze(&image, &config)?;
+        times.push(t.elapsed().as_secs_f64());
+        found = a.particles.len();
+    }
+    times.sort_by(f64::total_cmp);
+    let classical_s = times[times.len() / 2];
+    let classical_rss = crate::bench::peak_rss_mb();
+    let mut learned_s = None;
+    if learned {
+        use athanor_vision::learned::{LearnedSegmenter, UNet, UNetConfig};
+        let segmenter = LearnedSegmenter::new(UNet::new(UNetConfig::default(), 1)?);
+        let t = Instant::now();
+        segmenter.segment(&image)?;
+        learned_s = Some(t.elapsed().as_secs_f64());
+    }
+    let peak = crate::bench::peak_rss_mb();
+    let mb = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0} MB"));
+    println!("image                         {width}×{height} 8-bit, {} particles placed ({:.2} s to generate)", micrograph.truth.len(), generate_s);
+    println!("particles found               {found}");
+    println!(
+        "classical time (median of {})  {classical_s:.3} s   (target ≤ 1.0 s)",
+        times.len()
+    );
+    println!("peak RSS before analysis      {}", mb(rss_before));
+    println!(
+        "peak RSS after classical      {}   (target ≤ 300 MB)",
+        mb(classical_rss)
+    );
+    if let Some(t) = learned_s {
+        println!("learned time (RANDOM weights) {t:.3} s   (target ≤ 3 s)");
+        println!("peak RSS after learned        {}", mb(peak));
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "vision",
+            "width": width,
+            "height": height,
+            "bit_depth": 8,
+            "particles_placed": micrograph.truth.len(),
+            "particles_found": found,
+            "classical_s": classical_s,
+            "classical_peak_rss_mb": classical_rss,
+            "learned_random_weights_s": learned_s,
+            "peak_rss_mb": peak,
+        })
+    );
+    Ok(())
+}
+
+/// `vision analyze` with its exit code: 2 for a bad spec or no files, 1 when a file failed or
+/// (with `fail_on_reject`) an image failed QC.
+pub fn analyze_command(
+    inputs: &[PathBuf],
+    options: &AnalyzeOptions,
+    fail_on_reject: bool,
+) -> Result<(), (u8, anyhow::Error)> {
+    if let Some(spec) = &options.spec {
+        read_spec(spec).map_err(|e| (2, e))?;
+    }
+    let outcome = analyze_files(inputs, options).map_err(|e| (2, e))?;
+    if outcome.failed > 0 {
+        return Err((
+            1,
+            anyhow::anyhow!(
+                "{} of {} file(s) could not be analysed (listed above)",
+                outcome.failed,
+                outcome.failed + outcome.analysed
+            ),
+        ));
+    }
+    if fail_on_reject && outcome.rejected > 0 {
+        return Err((
+            1,
+            anyhow::anyhow!(
+                "{} of {} image(s) failed the QC spec",
+                outcome.rejected,
+                outcome.analysed
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Settings of `vision train`.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// EMPS-layout dataset (`images/`, `segmaps/`); the held-out ids are never trained on.
+    pub data: PathBuf,
+    /// Output directory for `unet.safetensors` and the record `unet.json`.
+    pub out: PathBuf,
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Seed of initialisation, crops and batch order (reproducible for a given seed).
+    pub seed: u64,
+    /// Use at most this many training images.
+    pub max_images: Option<usize>,
+    /// Square training crop edge, pixels.
+    pub crop: usize,
+    /// Crops per optimisation step.
+    pub batch: usize,
+    /// Stop after this many minutes.
+    pub minutes: Option<f64>,
+    /// Skip scoring the held-out split after training.
+    pub no_eval: bool,
+}
+
+/// `athanor vision train`: trains the learned backend (CPU) and writes its weights and the
+/// JSON record of how they were made (config, seed, image ids, losses, framework, timing).
+pub fn train(options: &TrainOptions) -> anyhow::Result<()> {
+    use athanor_vision::learned::{train, TrainConfig, TrainPaths};
+    let config = TrainConfig {
+        epochs: options.epochs,
+        seed: options.seed,
+        crop_size: options.crop,
+        batch_size: options.batch,
+        time_limit_s: options.minutes.map(|m| 60.0 * m),
+        ..TrainConfig::default()
+    };
+    let paths = TrainPaths {
+        data_dir: options.data.clone(),
+        out_dir: options.out.clone(),
+        max_images: options.max_images,
+        evaluate_heldout: !options.no_eval,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} train [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = train(&paths, &config, &mut |p| {
+        bar.set_length(p.total_steps as u64);
+        bar.set_position(p.step as u64);
+        bar.set_message(format!("epoch {} loss {:.4}", p.epoch, p.loss));
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "trained {} step(s), {} epoch(s) on {} image(s) in {:.1} s; weights and record in {}",
+        report.steps,
+        report.epochs_completed,
+        report.train_ids.len(),
+        report.train_seconds,
+        options.out.display()
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "weights": options.out.join("unet.safetensors").display().to_string(),
+            "record": options.out.join("unet.json").display().to_string(),
+            "steps": report.steps,
+            "epoch_losses": report.epoch_losses,
+            "heldout": report.heldout,
+        })
+    );
     Ok(())
 }

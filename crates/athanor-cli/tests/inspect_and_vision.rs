@@ -80,7 +80,7 @@ fn vision_analyzes_and_scores_real_micrographs() {
     let docs = last_json_line(&out);
     assert!(docs[0]["particles"].as_u64().unwrap() > 0);
     assert!(
-        docs[0]["calibration"].as_str().unwrap().starts_with("none"),
+        docs[0]["pixel_size_source"] == "none",
         "PNG has no pixel size"
     );
 

@@ -62,6 +62,12 @@ pub enum VisionError {
         /// What went wrong, with the framework's message.
         reason: String,
     },
+    /// A quality-control specification could not be read (see [`crate::qc::QcSpec`]).
+    #[error("QC spec: {reason}")]
+    Spec {
+        /// The offending entry and what is expected.
+        reason: String,
+    },
     /// Training or evaluation data could not be read or written.
     #[error("data: {reason}")]
     Data {

@@ -80,6 +80,18 @@
 //!     [`AnalysisConfig::exclude_edge_particles`]). Percentiles interpolate linearly between
 //!     order statistics (Hyndman & Fan type 7).
 //!
+//! ## Population statistics, QC and annotations
+//! * [`population_stats`] ([`population`]): number- and volume-weighted (`d³`) D10/D50/D90,
+//!   mean, CV and span, a maximum-likelihood log-normal fit with its Kolmogorov–Smirnov
+//!   distance, seeded bootstrap percentile intervals for D50/mean/CV, agglomerate (low
+//!   solidity) and outlier (robust z-score of size, shape, intensity) flags.
+//! * [`qc::qc_verdict`]: pass/fail against a [`qc::QcSpec`] (`d50 = "5.0 ± 0.3 nm"`,
+//!   `cv_max`, `agglomerates_max`, `min_count`, …), naming every failed criterion with its
+//!   measured and allowed values.
+//! * [`annotations`]: finds the instrument's data bar and scale bar, masks them before the
+//!   analysis and measures the bar's length so that an uncalibrated image can be calibrated
+//!   from the bar's (user-given) physical length.
+//!
 //! ## Accuracy
 //! On the twin's synthetic micrographs (`athanor-twin`, 0.2 nm/px, 10–20 % touching pairs and
 //! 5 % agglomerates) the instance F1 at IoU ≥ 0.5 is ≥ 0.99 and the D50 lies 0.4–0.9 % (7 and
@@ -108,6 +120,7 @@
 //! * Particles should be at least ~8 px across for sizes within a few per cent.
 //! * [`Polarity::Auto`] assumes particles cover less than half of the field.
 
+pub mod annotations;
 mod background;
 mod clusters;
 mod components;
@@ -119,6 +132,8 @@ mod image;
 pub mod learned;
 mod matching;
 mod pipeline;
+pub mod population;
+pub mod qc;
 mod refine;
 mod shape;
 mod stats;
@@ -128,6 +143,7 @@ mod watershed;
 pub use error::VisionError;
 pub use image::GrayImage;
 pub use matching::{match_instances, MatchReport};
+pub use population::{population_stats, PopulationConfig, PopulationStats};
 pub use stats::{percentile_sorted, size_stats, SizeStats};
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,340 @@
+//! Instrument annotations burnt into a micrograph: the data bar (an information strip along
+//! the bottom) and the scale bar, found so that they are not counted as particles and so
+//! that the scale bar can calibrate an image whose file carries no pixel size.
+//!
+//! * **Data bar**: a block of rows at the bottom whose statistics differ from the image's.
+//!   For each row the median `m_y` and the median absolute deviation `s_y` from it are
+//!   computed; rows of the upper 60 % set the reference (median `M`, spread of medians `S`,
+//!   typical row deviation `s̃`). A row belongs to the strip when its median departs from `M`
+//!   by more than `max(6 S, 10 % of the intensity range)` or when it is much flatter than
+//!   the image (`s_y < s̃ / 4`: a flat strip with sparse text). The strip is the contiguous
+//!   run of such rows ending at the last row, kept when it spans 8 rows to 35 % of the height.
+//! * **Scale bar**: a solid horizontal bar of "ink" (pixels departing from the region's median
+//!   by more than half of the largest departure). In each row the longest ink run is found;
+//!   the bar is the longest run of at least 5 % of the width that recurs with the same ends
+//!   (± 2 px) in at least 2 consecutive rows (text strokes are short or do not stack), is at
+//!   least 3 times longer than thick, and has sharp long edges (less than half of the row
+//!   just above and just below is ink, unlike a particle whose chords shorten gradually). It is
+//!   searched inside the data bar when there is one, else in the bottom quarter of the image;
+//!   the ink must depart from the median by more than 4 median absolute deviations.
+//!   Its length in pixels with a known physical length (the label, given by the user) gives
+//!   the pixel size.
+//! * **Masking** ([`mask_annotations`]): the data bar rows are cut off (particles keep their
+//!   pixel coordinates, as the strip is at the bottom); a scale bar inside the image is painted
+//!   over, with room for its label above it, with the image's median.
+//!
+//! Reading the label's digits (OCR) is not attempted: the caller passes the bar's length, e.g.
+//! from a `--scale-bar "100 nm"` option.
+
+use crate::threshold::median_in_place;
+use crate::{GrayImage, VisionError};
+use serde::{Deserialize, Serialize};
+
+/// The information strip at the bottom of the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataBar {
+    /// First row of the strip; rows `top_row..height` belong to it.
+    pub top_row: usize,
+}
+
+/// A scale bar: a solid horizontal bar, `x0..x1` × `y0..y1` (pixels, ends exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleBar {
+    /// First column.
+    pub x0: usize,
+    /// One past the last column.
+    pub x1: usize,
+    /// First row.
+    pub y0: usize,
+    /// One past the last row.
+    pub y1: usize,
+}
+
+impl ScaleBar {
+    /// Length of the bar, pixels.
+    pub fn length_px(&self) -> usize {
+        self.x1 - self.x0
+    }
+
+    /// The pixel size, nm, when the bar stands for `length_nm`.
+    pub fn pixel_size_nm(&self, length_nm: f64) -> Result<f64, VisionError> {
+        if !(length_nm.is_finite() && length_nm > 0.0) {
+            return Err(VisionError::InvalidConfig {
+                field: "scale bar length",
+                value: length_nm,
+                reason: "expected a positive length in nm",
+            });
+        }
+        Ok(length_nm / self.length_px() as f64)
+    }
+}
+
+/// What [`detect_annotations`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Annotations {
+    /// The data bar, if any.
+    pub data_bar: Option<DataBar>,
+    /// The scale bar, if any.
+    pub scale_bar: Option<ScaleBar>,
+}
+
+/// Looks for a data bar and a scale bar (see the module docs).
+pub fn detect_annotations(image: &GrayImage) -> Result<Annotations, VisionError> {
+    image.validate()?;
+    let data_bar = detect_data_bar(image);
+    let region = match data_bar {
+        Some(bar) => bar.top_row..image.height,
+        None => image.height - image.height / 4..image.height,
+    };
+    let scale_bar = detect_scale_bar(image, region);
+    Ok(Annotations {
+        data_bar,
+        scale_bar,
+    })
+}
+
+fn detect_data_bar(image: &GrayImage) -> Option<DataBar> {
+    let (w, h) = (image.width, image.height);
+    if h < 24 || w < 8 {
+        return None;
+    }
+    let mut row = Vec::with_capacity(w);
+    let (medians, spreads): (Vec<f32>, Vec<f32>) = (0..h)
+        .map(|y| {
+            row.clear();
+            row.extend_from_slice(&image.data[y * w..(y + 1) * w]);
+            let m = median_in_place(&mut row).unwrap_or(0.0) as f32;
+            for v in row.iter_mut() {
+                *v = (*v - m).abs();
+            }
+            (m, median_in_place(&mut row).unwrap_or(0.0) as f32)
+        })
+        .unzip();
+    let reference_rows = (h * 3) / 5;
+    let mut upper_medians = medians[..reference_rows].to_vec();
+    let reference = median_in_place(&mut upper_medians).unwrap_or(0.0) as f32;
+    let mut median_spread: Vec<f32> = medians[..reference_rows]
+        .iter()
+        .map(|m| (m - reference).abs())
+        .collect();
+    let spread_of_medians = median_in_place(&mut median_spread).unwrap_or(0.0) as f32;
+    let mut upper_spreads = spreads[..reference_rows].to_vec();
+    let typical_spread = median_in_place(&mut upper_spreads).unwrap_or(0.0) as f32;
+    let (lo, hi) = image
+        .data
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let departure = (6.0 * spread_of_medians).max(0.1 * (hi - lo));
+    let in_strip =
+        |y: usize| (medians[y] - reference).abs() > departure || spreads[y] < 0.25 * typical_spread;
+    let rows = (0..h).rev().take_while(|&y| in_strip(y)).count();
+    (rows >= 8 && rows * 100 <= h * 35).then_some(DataBar { top_row: h - rows })
+}
+
+fn detect_scale_bar(image: &GrayImage, rows: std::ops::Range<usize>) -> Option<ScaleBar> {
+    let w = image.width;
+    if rows.is_empty() {
+        return None;
+    }
+    let mut region: Vec<f32> = image.data[rows.start * w..rows.end * w].to_vec();
+    let background = median_in_place(&mut region).unwrap_or(0.0) as f32;
+    let region = &image.data[rows.start * w..rows.end * w];
+    let largest = region
+        .iter()
+        .map(|v| (v - background).abs())
+        .fold(0.0f32, f32::max);
+    // A bar stands far out of the region's own variation (noise, particles): at least 4
+    // median absolute deviations.
+    let mut deviations: Vec<f32> = region.iter().map(|v| (v - background).abs()).collect();
+    let spread = median_in_place(&mut deviations).unwrap_or(0.0) as f32;
+    if largest <= 0.0 || largest <= 4.0 * spread {
+        return None;
+    }
+    // Ink of the brighter or darker kind, whichever reaches furthest.
+    let bright = region.iter().any(|&v| v - background >= largest);
+    let ink = |v: f32| {
+        let d = if bright {
+            v - background
+        } else {
+            background - v
+        };
+        d > 0.5 * largest
+    };
+    // Longest ink run of each row.
+    let runs: Vec<(usize, usize)> = (rows.start..rows.end)
+        .map(|y| {
+            let line = &image.data[y * w..(y + 1) * w];
+            let (mut best, mut start) = ((0, 0), None);
+            for (x, &v) in line.iter().chain(std::iter::once(&f32::NAN)).enumerate() {
+                match (ink(v), start) {
+                    (true, None) => start = Some(x),
+                    (false, Some(s)) => {
+                        if x - s > best.1 - best.0 {
+                            best = (s, x);
+                        }
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            best
+        })
+        .collect();
+    let min_length = (w / 20).max(10);
+    let mut found: Option<ScaleBar> = None;
+    let mut k = 0;
+    while k < runs.len() {
+        let (x0, x1) = runs[k];
+        let mut end = k + 1;
+        while end < runs.len()
+            && runs[end].0.abs_diff(x0) <= 2
+            && runs[end].1.abs_diff(x1) <= 2
+            && runs[end].1 > runs[end].0
+        {
+            end += 1;
+        }
+        if x1 - x0 >= min_length && end - k >= 2 {
+            let mut starts: Vec<f32> = runs[k..end].iter().map(|r| r.0 as f32).collect();
+            let mut ends: Vec<f32> = runs[k..end].iter().map(|r| r.1 as f32).collect();
+            let bar = ScaleBar {
+                x0: median_in_place(&mut starts).unwrap_or(0.0).round() as usize,
+                x1: median_in_place(&mut ends).unwrap_or(0.0).round() as usize,
+                y0: rows.start + k,
+                y1: rows.start + end,
+            };
+            // A drawn bar has sharp long edges: the rows just above and below it are mostly
+            // not ink (a particle's rows shorten gradually), and it is long for its height.
+            let ink_fraction = |y: usize| {
+                image.data[y * w + bar.x0..y * w + bar.x1]
+                    .iter()
+                    .filter(|&&v| ink(v))
+                    .count() as f64
+                    / bar.length_px().max(1) as f64
+            };
+            let sharp = (bar.y0 == 0 || ink_fraction(bar.y0 - 1) < 0.5)
+                && (bar.y1 >= image.height || ink_fraction(bar.y1) < 0.5);
+            let elongated = bar.length_px() >= 3 * (bar.y1 - bar.y0);
+            if sharp && elongated && found.is_none_or(|f| bar.length_px() > f.length_px()) {
+                found = Some(bar);
+            }
+        }
+        k = end;
+    }
+    found
+}
+
+/// A copy of `image` without its annotations: the data bar's rows are cut off and a scale bar
+/// inside the image is painted over (with room for a label above it) with the image's median.
+pub fn mask_annotations(
+    image: &GrayImage,
+    annotations: &Annotations,
+) -> Result<GrayImage, VisionError> {
+    image.validate()?;
+    let w = image.width;
+    let keep_rows = annotations.data_bar.map_or(image.height, |b| b.top_row);
+    let mut data = image.data[..keep_rows * w].to_vec();
+    if let Some(bar) = annotations.scale_bar.filter(|b| b.y0 < keep_rows) {
+        let mut all = data.clone();
+        let fill = median_in_place(&mut all).unwrap_or(0.0) as f32;
+        let margin = 4 + bar.length_px() / 10;
+        let label_room = 2 * (bar.y1 - bar.y0) + bar.length_px() / 3;
+        let (x0, x1) = (bar.x0.saturating_sub(margin), (bar.x1 + margin).min(w));
+        let (y0, y1) = (
+            bar.y0.saturating_sub(label_room),
+            (bar.y1 + margin).min(keep_rows),
+        );
+        for y in y0..y1 {
+            data[y * w + x0..y * w + x1].fill(fill);
+        }
+    }
+    GrayImage::new(w, keep_rows, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A noisy gray field (deterministic pseudo-noise) with a few dark discs.
+    fn field(w: usize, h: usize) -> Vec<f32> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let noise = ((i as f32 * 12.9898).sin() * 43_758.547).fract() * 20.0;
+                let dark = (x - 60.0).powi(2) + (y - 50.0).powi(2) < 200.0;
+                if dark {
+                    60.0 + noise
+                } else {
+                    150.0 + noise
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_data_bar_and_scale_bar_inside_it() {
+        let (w, h, strip) = (320, 200, 30);
+        let mut data = field(w, h);
+        for y in h - strip..h {
+            for x in 0..w {
+                // Black strip, a little "text" and a white bar of 120 × 4 px.
+                let text = (10..40).contains(&x) && (y - (h - strip)) % 7 < 3 && x % 3 == 0;
+                let bar = (180..300).contains(&x) && (h - 12..h - 8).contains(&y);
+                data[y * w + x] = if bar || text { 255.0 } else { 0.0 };
+            }
+        }
+        let image = GrayImage::new(w, h, data).unwrap();
+        let found = detect_annotations(&image).unwrap();
+        assert_eq!(found.data_bar, Some(DataBar { top_row: h - strip }));
+        let bar = found.scale_bar.unwrap();
+        assert_eq!((bar.x0, bar.x1, bar.y0, bar.y1), (180, 300, h - 12, h - 8));
+        assert!((bar.pixel_size_nm(24.0).unwrap() - 0.2).abs() < 1e-12);
+        assert!(bar.pixel_size_nm(-1.0).is_err());
+        let masked = mask_annotations(&image, &found).unwrap();
+        assert_eq!((masked.width, masked.height), (w, h - strip));
+        assert_eq!(masked.data[..], image.data[..w * (h - strip)]);
+    }
+
+    #[test]
+    fn finds_a_scale_bar_drawn_on_the_image_and_paints_it_over() {
+        let (w, h) = (320, 200);
+        let mut data = field(w, h);
+        for y in 180..185 {
+            data[y * w + 40..y * w + 140].fill(255.0);
+        }
+        let image = GrayImage::new(w, h, data).unwrap();
+        let found = detect_annotations(&image).unwrap();
+        assert_eq!(found.data_bar, None);
+        assert_eq!(
+            found.scale_bar,
+            Some(ScaleBar {
+                x0: 40,
+                x1: 140,
+                y0: 180,
+                y1: 185
+            })
+        );
+        let masked = mask_annotations(&image, &found).unwrap();
+        assert_eq!(masked.height, h);
+        assert!(masked.data.iter().all(|&v| v < 200.0), "bar painted over");
+        // The disc far from the bar is untouched.
+        assert_eq!(masked.data[50 * w + 60], image.data[50 * w + 60]);
+    }
+
+    #[test]
+    fn plain_micrograph_has_no_annotations() {
+        // A strongly contrasted disc of 36 px in the bottom quarter is not a scale bar.
+        let (w, h) = (320, 200);
+        let mut data = field(w, h);
+        for y in 150..190 {
+            for x in 180..220 {
+                if (x as f32 - 200.0).powi(2) + (y as f32 - 170.0).powi(2) < 324.0 {
+                    data[y * w + x] = 0.0;
+                }
+            }
+        }
+        let image = GrayImage::new(w, h, data).unwrap();
+        assert_eq!(detect_annotations(&image).unwrap(), Annotations::default());
+    }
+}
