@@ -27,6 +27,46 @@ pub enum BenchCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Planner suite: suggestion latency (q = 1, 4) and multi-objective hypervolume of
+    /// qNEHVI and ParEGO against Sobol on ZDT1 (d = 6) and Branin–Currin.
+    #[command(
+        after_help = "Examples:\n  athanor bench planner\n  athanor bench planner --seeds 1,2,3,4,5 --budget 40 --plot out/\n  athanor bench planner --latency-only --full-latency"
+    )]
+    Planner {
+        /// Seeds of the multi-objective runs, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        seeds: Vec<u64>,
+        /// Experiments per multi-objective run.
+        #[arg(long, default_value_t = 30)]
+        budget: usize,
+        /// Initial Sobol experiments before the model-based acquisitions.
+        #[arg(long, default_value_t = 10)]
+        initial: usize,
+        /// Batch size of the model-based runs.
+        #[arg(long, default_value_t = 1)]
+        q: usize,
+        /// Also time a suggestion with 500 observations.
+        #[arg(long)]
+        full_latency: bool,
+        /// Only the latency table.
+        #[arg(long)]
+        latency_only: bool,
+        /// Directory for `planner-hypervolume.svg`.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Store benchmark: bulk ingest rate, filtered search latency, export/import peak memory.
+    #[command(
+        after_help = "Examples:\n  athanor bench store\n  athanor bench store --records 100000\n  athanor bench store --database-url postgres://athanor@127.0.0.1/bench\n\nPrints a table and ends with one JSON line (sqlite_ingest_per_s, sqlite_search_ms,\npostgres_*, peak_rss_mib, ...). PostgreSQL runs in two fresh schemas of the given database."
+    )]
+    Store {
+        /// Experiments to ingest (each one measurement with 10 values).
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Also run on this PostgreSQL database (postgres://user@host:port/db).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 /// Peak resident memory of this process so far, in MB (Linux; None elsewhere).
@@ -40,11 +80,37 @@ pub fn peak_rss_mb() -> Option<f64> {
 /// Runs a benchmark.
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Store {
+            records,
+            database_url,
+        } => crate::store_bench::run(records, database_url),
         BenchCommand::Campaign {
             campaign,
             seeds,
             data_dir,
         } => bench_campaign(campaign, seeds, data_dir),
+        BenchCommand::Planner {
+            seeds,
+            budget,
+            initial,
+            q,
+            full_latency,
+            latency_only,
+            plot,
+        } => {
+            if budget == 0 || q == 0 || initial == 0 || seeds.is_empty() {
+                anyhow::bail!("--budget, --initial and --q must be at least 1, --seeds non-empty");
+            }
+            crate::plan_bench::bench_planner(&crate::plan_bench::PlannerBenchOptions {
+                seeds,
+                budget,
+                initial,
+                q,
+                full_latency,
+                latency_only,
+                plot,
+            })
+        }
     }
 }
 

@@ -5,9 +5,13 @@
 //! Exit codes: 0 ok, 1 failure, 2 bad input or usage.
 
 mod bench;
+mod data_cmd;
 mod output;
+mod plan_bench;
 mod plan_cmd;
 mod plot;
+mod store_bench;
+mod transfer_cmd;
 mod vision_cmd;
 
 use anyhow::Context;
@@ -43,6 +47,11 @@ pub struct DataDirArg {
     /// DATA_DIR/athanor.sqlite; raw files stay in DATA_DIR.
     #[arg(long, env = "ATHANOR_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Keep raw files (blobs) in this object store instead of DATA_DIR/blobs:
+    /// s3://BUCKET[/PREFIX][?endpoint=http://host:port&region=…]; credentials from the
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables.
+    #[arg(long, env = "ATHANOR_OBJECT_STORE_URL")]
+    pub object_store: Option<String>,
 }
 
 impl DataDirArg {
@@ -51,6 +60,10 @@ impl DataDirArg {
         let config = match &self.database_url {
             Some(url) => StoreConfig::postgres(url.clone(), self.data_dir.clone()),
             None => StoreConfig::sqlite(self.data_dir.clone()),
+        };
+        let config = match &self.object_store {
+            Some(url) => config.with_object_store(url.clone()),
+            None => config,
         };
         Store::open_with(&config)
             .with_context(|| format!("opening the data directory {}", self.data_dir.display()))
@@ -172,6 +185,74 @@ enum DataCommand {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Walk the provenance graph from a record: upstream (how it was made) or downstream (what
+    /// was made from it).
+    #[command(
+        after_help = "ID is a lab id (C0001, C0001-E003, C0001-E003-R2, LOT-7; the latest version) or a UUID.\nEdges point downstream: used, generated, derived_from, measured, part_of, specifies.\n\nExamples:\n  athanor data lineage C0001-E003-R2 --up\n  athanor data lineage C0001 --down --depth 3\n  athanor data lineage LOT-CDO-7 --down --json"
+    )]
+    Lineage {
+        /// Lab id or UUID of the record.
+        id: String,
+        /// Walk upstream: how was this made? (the default)
+        #[arg(long, conflicts_with = "down")]
+        up: bool,
+        /// Walk downstream: what was made from this?
+        #[arg(long)]
+        down: bool,
+        /// At most this many edges from the record.
+        #[arg(long, default_value_t = 10)]
+        depth: u32,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Show one provenance record (latest version for a lab id) and its direct neighbours.
+    #[command(
+        after_help = "Examples:\n  athanor data show C0001-E003\n  athanor data show C0001-E003-A1 --json"
+    )]
+    Show {
+        /// Lab id or UUID of the record.
+        id: String,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Import an exchange file (from `athanor data export --format json`) in one transaction:
+    /// all of it or, on any error, nothing.
+    #[command(
+        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
+    )]
+    Import {
+        /// The exchange file (JSON lines).
+        file: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Export the whole store: json (lossless exchange format, re-importable), csv (one row per
+    /// experiment) or gemd (Citrine GEMD objects as JSON lines).
+    #[command(
+        after_help = "Examples:\n  athanor data export --format json --with-blobs -o lab-a.jsonl\n  athanor data export --format csv -o experiments.csv\n  athanor data export --format gemd > lab-a.gemd.jsonl\n\nExports stream: memory use does not grow with the size of the store."
+    )]
+    Export {
+        /// json, csv or gemd.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write here (atomically, via OUT.partial) instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// json only: include the raw files' bytes (base64), so the file alone restores them.
+        #[arg(long)]
+        with_blobs: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 /// `athanor plan` subcommands.
@@ -222,7 +303,7 @@ enum PlanCommand {
 enum VisionCommand {
     /// Segment particles and print size statistics for each image; continues past bad files.
     #[command(
-        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json\n  athanor vision analyze tem.tif --labels labels/ --overlay overlays/"
+        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json\n  athanor vision analyze tem.tif --labels labels/ --overlay overlays/\n  athanor vision analyze batch/ --spec qc.toml --fail-on-reject --csv out/ --histogram out/\n  athanor vision analyze sem.png --scale-bar \"200 nm\"\n\nData bars (info strips at the bottom) and scale bars are found and masked; the pixel size\ncomes from --pixel-size (source: user), else the file (metadata), else the scale bar's\nmeasured length with --scale-bar (scale bar), else none (sizes in pixels).\n\nExit codes: 0 all analysed (QC verdicts are reported, not enforced, unless\n--fail-on-reject), 1 some file failed (the rest are still analysed and written) or a QC\nreject with --fail-on-reject, 2 bad arguments or spec."
     )]
     Analyze {
         /// Image files (TIFF, DM3/DM4, PNG).
@@ -240,6 +321,80 @@ enum VisionCommand {
         /// Also write each image with the particle outlines drawn here (PNG).
         #[arg(long)]
         overlay: Option<PathBuf>,
+        /// Also write per-particle tables (<stem>.particles.csv) and summary.csv here.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Also write size histograms with the log-normal fit (<stem>.histogram.svg) here.
+        #[arg(long)]
+        histogram: Option<PathBuf>,
+        /// Judge each image against this QC spec (TOML: d50 = "5.0 ± 0.3 nm", cv_max = 0.08,
+        /// agglomerates_max, outliers_max, span_max, d90_max, mean, min_count).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// Exit with code 1 when any image fails its QC spec (default: the verdict is only
+        /// reported and the exit code is 0).
+        #[arg(long, requires = "spec")]
+        fail_on_reject: bool,
+        /// Seed of the bootstrap confidence intervals (1000 resamples).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// What the scale bar burnt into the images stands for, e.g. "100 nm": images without
+        /// a pixel size in their metadata are calibrated from the bar's measured length.
+        #[arg(long)]
+        scale_bar: Option<String>,
+        /// Do not detect and mask data bars and scale bars (analyse them as image content).
+        #[arg(long)]
+        keep_annotations: bool,
+    },
+    /// Train the learned (U-Net) backend on an EMPS-layout dataset, CPU only; writes
+    /// unet.safetensors and the record unet.json (config, seed, ids, losses) to --out.
+    #[command(
+        after_help = "Examples:\n  athanor vision train ../shared/datasets/emps-train --out weights/ --epochs 10 --seed 1\n  athanor vision train DIR --out /tmp/smoke --epochs 1 --max-images 2 --no-eval"
+    )]
+    Train {
+        /// Dataset directory with images/ and segmaps/ (held-out ids are never trained on).
+        data: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Passes over the training images.
+        #[arg(long, default_value_t = 20)]
+        epochs: usize,
+        /// Seed (initialisation, crops, batch order).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Use at most this many training images.
+        #[arg(long)]
+        max_images: Option<usize>,
+        /// Training crop edge, pixels.
+        #[arg(long, default_value_t = 128)]
+        crop: usize,
+        /// Crops per step.
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
+        /// Stop after this many minutes.
+        #[arg(long)]
+        minutes: Option<f64>,
+        /// Do not score the held-out split afterwards.
+        #[arg(long)]
+        no_eval: bool,
+    },
+    /// Time the classical pipeline on a generated 2048×1536 8-bit micrograph with ~500
+    /// particles and report the peak memory; ends with one JSON line.
+    #[command(after_help = "Examples:\n  athanor vision bench\n  athanor vision bench --learned")]
+    Bench {
+        /// Image width, pixels.
+        #[arg(long, default_value_t = 2048)]
+        width: usize,
+        /// Image height, pixels.
+        #[arg(long, default_value_t = 1536)]
+        height: usize,
+        /// Timed runs of the classical pipeline (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Also time the learned backend with untrained, random weights (speed only).
+        #[arg(long)]
+        learned: bool,
     },
     /// Score the segmentation against instance label maps (EMPS layout: DIR/images, DIR/segmaps).
     #[command(
@@ -324,6 +479,46 @@ fn main() -> ExitCode {
         } => output::plot(&data, campaign.as_deref(), output.as_deref())
             .map(|path| println!("{}", path.display()))
             .map_err(Failure::from),
+        Command::Data(DataCommand::Lineage {
+            id,
+            up: _,
+            down,
+            depth,
+            json,
+            data,
+        }) => {
+            let direction = if down {
+                athanor_store::LineageDirection::Down
+            } else {
+                athanor_store::LineageDirection::Up
+            };
+            data_cmd::lineage(&data, &id, direction, depth, json).map_err(|error| Failure {
+                code: data_cmd::exit_code(&error),
+                error,
+            })
+        }
+        Command::Data(DataCommand::Show { id, json, data }) => data_cmd::show(&data, &id, json)
+            .map_err(|error| Failure {
+                code: data_cmd::exit_code(&error),
+                error,
+            }),
+        Command::Data(DataCommand::Import { file, json, data }) => {
+            transfer_cmd::import(&data, &file, json).map_err(|error| Failure {
+                code: transfer_cmd::exit_code(&error),
+                error,
+            })
+        }
+        Command::Data(DataCommand::Export {
+            format,
+            output,
+            with_blobs,
+            data,
+        }) => transfer_cmd::export_store(&data, &format, output.as_deref(), with_blobs).map_err(
+            |error| Failure {
+                code: transfer_cmd::exit_code(&error),
+                error,
+            },
+        ),
         Command::Data(DataCommand::Search {
             filter,
             limit,
@@ -363,22 +558,60 @@ fn main() -> ExitCode {
             json,
             labels,
             overlay,
-        }) => match vision_cmd::analyze_files(
+            csv,
+            histogram,
+            spec,
+            fail_on_reject,
+            seed,
+            scale_bar,
+            keep_annotations,
+        }) => vision_cmd::analyze_command(
             &files,
-            pixel_size,
-            json,
-            &vision_cmd::ImageOutputs {
-                labels,
-                overlays: overlay,
+            &vision_cmd::AnalyzeOptions {
+                pixel_size_nm: pixel_size,
+                json,
+                outputs: vision_cmd::ImageOutputs {
+                    labels,
+                    overlays: overlay,
+                    csv,
+                    histograms: histogram,
+                },
+                spec,
+                seed,
+                scale_bar,
+                keep_annotations,
             },
-        ) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Failure {
-                code: 1,
-                error: anyhow::anyhow!("some images could not be analysed (listed above)"),
-            }),
-            Err(e) => Err(Failure::from(e)),
-        },
+            fail_on_reject,
+        )
+        .map_err(|(code, error)| Failure { code, error }),
+        Command::Vision(VisionCommand::Train {
+            data,
+            out,
+            epochs,
+            seed,
+            max_images,
+            crop,
+            batch,
+            minutes,
+            no_eval,
+        }) => vision_cmd::train(&vision_cmd::TrainOptions {
+            data,
+            out,
+            epochs,
+            seed,
+            max_images,
+            crop,
+            batch,
+            minutes,
+            no_eval,
+        })
+        .map_err(Failure::from),
+        Command::Vision(VisionCommand::Bench {
+            width,
+            height,
+            repeats,
+            learned,
+        }) => vision_cmd::bench(width, height, repeats, learned).map_err(Failure::from),
         Command::Vision(VisionCommand::Eval {
             dir,
             limit,
