@@ -227,7 +227,7 @@ cargo test --release --workspace --doc
 
 # --- [athanor-formats: fuzz smoke run] Every cargo-fuzz target of crates/athanor-formats/fuzz
 # runs for a few seconds (FORMATS_FUZZ_SECONDS, default 8), seeded with the committed test
-# fixtures; any crash, hang (> FORMATS_FUZZ_TIMEOUT s per input, default 5) or out-of-memory
+# fixtures and the seeds in fuzz/seeds/<target>/; any crash, hang (> FORMATS_FUZZ_TIMEOUT s per input, default 5) or out-of-memory
 # (> 2 GiB) fails CI. Stable Rust: cargo-fuzz is run with `--sanitizer none` and
 # RUSTC_BOOTSTRAP=1 (libFuzzer's coverage flags need it; no nightly toolchain). cargo-fuzz is
 # installed once (cached under target/test-tools); builds go to target/fuzz-formats. New
@@ -254,14 +254,20 @@ if [ -z "${ATHANOR_SKIP_FORMATS_FUZZ:-}" ]; then
         fuzz_artifacts=$PWD/../../target/fuzz-formats-artifacts
         "${cargo_fuzz[@]}" build --sanitizer none --target-dir "$fuzz_target_dir"
         fixtures=tests/fixtures
+        # Binary formats without fixture files (DM, TIFF, PNG, EMD) start from the small seeds
+        # committed under fuzz/seeds/<target>/ (written by tests/fuzz_seeds.rs, which also checks
+        # they are current).
+        committed=fuzz/seeds
         for target in $("${cargo_fuzz[@]}" list); do
             case $target in
                 mrc) seeds=("$fixtures/mrc") ;;
                 sem_sidecar | tescan_tiff) seeds=("$fixtures/sem") ;;
-                read_any) seeds=("$fixtures/xrd" "$fixtures/mrc" "$fixtures/sem") ;;
+                read_any) seeds=("$fixtures/xrd" "$fixtures/mrc" "$fixtures/sem" "$committed/dm"
+                    "$committed/em_tiff" "$committed/png" "$committed/emd") ;;
                 xrdml | bruker_raw | brml | jcamp | text_patterns | spectrum_csv) seeds=("$fixtures/xrd") ;;
                 *) seeds=() ;;
             esac
+            [ -d "$committed/$target" ] && seeds+=("$committed/$target")
             # A local (git-ignored) corpus from earlier campaigns seeds the run too, if present.
             [ -d "fuzz/corpus/$target" ] && seeds+=("fuzz/corpus/$target")
             work=$(mktemp -d "${TMPDIR:-/tmp}/athanor-fuzz-$target.XXXXXX")

@@ -16,6 +16,7 @@
 //! | `##TITLE=` / `##JCAMP-DX=` | JCAMP-DX ([`crate::jcamp::read_jcamp`]) |
 //! | text with rows of 2–3 numbers | two/three-column XY ([`crate::xrd::read_xy`]) |
 //! | `MAP ` at byte 208 | MRC2014 map / image stack ([`crate::mrc`]) |
+//! | `\x89HDF\r\n\x1a\n` at byte 0, 512, 1024, … | HDF5: Velox / NCEM EMD ([`crate::emd`]) |
 //! | `[SemImageFile]`, `$CM_FORMAT`, Tescan `[MAIN]` text | SEM sidecar ([`crate::sem_sidecar`]): has no pixels, so [`read_any`] returns an error naming the image to read instead; [`crate::files::read_path`] pairs image and sidecar |
 //!
 //! # Conventions
@@ -217,6 +218,27 @@ impl DataArray {
             }
             DataArray::Bool(v) => f64::from(u8::from(*v.get(index)?)),
         })
+    }
+
+    /// An array of `data_type` without elements (used where only the metadata is read).
+    pub(crate) fn empty_of(data_type: DataType) -> DataArray {
+        match data_type {
+            DataType::U8 => DataArray::U8(Vec::new()),
+            DataType::I8 => DataArray::I8(Vec::new()),
+            DataType::U16 => DataArray::U16(Vec::new()),
+            DataType::I16 => DataArray::I16(Vec::new()),
+            DataType::U32 => DataArray::U32(Vec::new()),
+            DataType::I32 => DataArray::I32(Vec::new()),
+            DataType::U64 => DataArray::U64(Vec::new()),
+            DataType::I64 => DataArray::I64(Vec::new()),
+            DataType::F32 => DataArray::F32(Vec::new()),
+            DataType::F64 => DataArray::F64(Vec::new()),
+            DataType::Rgb8 => DataArray::Rgb8(Vec::new()),
+            DataType::Rgba8 => DataArray::Rgba8(Vec::new()),
+            DataType::ComplexF32 => DataArray::ComplexF32(Vec::new()),
+            DataType::ComplexF64 => DataArray::ComplexF64(Vec::new()),
+            DataType::Bool => DataArray::Bool(Vec::new()),
+        }
     }
 
     /// Keeps only the first `n` elements (used to crop trailing rows such as data bars).
@@ -501,6 +523,8 @@ pub enum FileKind {
     XyText,
     /// MRC2014 map or image stack (`MAP ` at byte 208).
     Mrc,
+    /// HDF5 container: Thermo Fisher Velox or Berkeley NCEM `.emd` ([`crate::emd`]).
+    Hdf5,
     /// SEM metadata text written next to an image (Hitachi `[SemImageFile]`, JEOL
     /// `$CM_FORMAT`, Tescan `.hdr`): calibration only, no pixels.
     SemSidecar,
@@ -534,6 +558,7 @@ pub fn detect_kind(bytes: &[u8], file_name_hint: Option<&str>) -> Result<FileKin
         Some([0, 0, 0, 3]) => Ok(FileKind::Dm3),
         Some([0, 0, 0, 4]) => Ok(FileKind::Dm4),
         _ if bytes.starts_with(&crate::png::PNG_SIGNATURE) => Ok(FileKind::Png),
+        _ if bytes.starts_with(&crate::emd::HDF5_SIGNATURE) => Ok(FileKind::Hdf5),
         _ if [&b"RAW1.01"[..], b"RAW4.00", b"RAW ", b"RAW2"]
             .iter()
             .any(|magic| bytes.starts_with(magic)) =>
@@ -546,6 +571,8 @@ pub fn detect_kind(bytes: &[u8], file_name_hint: Option<&str>) -> Result<FileKin
         _ if crate::jcamp::looks_like_jcamp(bytes) => Ok(FileKind::Jcamp),
         _ if crate::sem_sidecar::looks_like_sidecar(bytes) => Ok(FileKind::SemSidecar),
         _ if crate::xrd::looks_like_xy(bytes) => Ok(FileKind::XyText),
+        // HDF5 behind a user block: the signature at 512, 1024, 2048, …
+        _ if crate::emd::looks_like_hdf5(bytes) => Ok(FileKind::Hdf5),
         _ => {
             let extension = file_name_hint
                 .and_then(|name| name.rsplit_once('.'))
@@ -586,6 +613,7 @@ pub fn read_any_with_options(
         FileKind::Jcamp => crate::jcamp::read_jcamp(bytes)?.into_dataset(),
         FileKind::XyText => crate::xrd::read_xy(bytes)?.into_dataset(),
         FileKind::Mrc => crate::mrc::read_mrc(bytes),
+        FileKind::Hdf5 => crate::emd::read_emd(bytes),
         FileKind::SemSidecar => Err(crate::sem_sidecar::sidecar_without_image(
             bytes,
             file_name_hint,
@@ -606,6 +634,7 @@ pub fn read_metadata_only(
         // to check it; the pixels are dropped.
         FileKind::Png => crate::png::read_png(bytes).map(DatasetInfo::from),
         FileKind::Mrc => crate::mrc::read_mrc_info(bytes),
+        FileKind::Hdf5 => crate::emd::read_emd_info(bytes),
         // 1-D patterns and spectra are small: reading them whole is the metadata read.
         _ => read_any(bytes, file_name_hint).map(DatasetInfo::from),
     }

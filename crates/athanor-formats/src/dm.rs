@@ -330,7 +330,12 @@ impl<'a> Parser<'a> {
             .ok_or_else(|| self.corrupt("struct definition without a field count"))?;
         let n_fields = usize::try_from(n_fields)
             .ok()
-            .filter(|&n| 2 + 2 * n <= definition.len())
+            // Checked: a corrupt count near usize::MAX must not wrap into a small, "valid" one.
+            .filter(|&n| {
+                n.checked_mul(2)
+                    .and_then(|m| m.checked_add(2))
+                    .is_some_and(|needed| needed <= definition.len())
+            })
             .ok_or_else(|| self.corrupt(format!("struct claims {n_fields} fields")))?;
         let fields = (0..n_fields)
             .map(|i| {

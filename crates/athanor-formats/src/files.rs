@@ -12,7 +12,10 @@
 //!   Images in BMP or JPEG are **not supported** (no JPEG/BMP decoder in this crate): the error
 //!   names the file.
 
-use crate::dataset::{detect_kind, read_any_with_options, Dataset, FileKind, ReadOptions};
+use crate::dataset::{
+    detect_kind, read_any_with_options, read_metadata_only, DataArray, Dataset, DatasetInfo,
+    FileKind, ReadOptions,
+};
 use crate::sem_sidecar::{apply_sidecar, parse_sem_sidecar};
 use crate::FormatError;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,52 @@ pub fn read_path(path: &Path) -> Result<Dataset, FormatError> {
 
 /// [`read_path`] with explicit options.
 pub fn read_path_with_options(path: &Path, options: &ReadOptions) -> Result<Dataset, FormatError> {
+    read_path_inner(path, options, Payload::Decode)
+}
+
+/// Everything [`read_path`] reports except the pixel values (sidecars included), read with
+/// [`crate::read_metadata_only`], i.e. without decoding the pixel payload where the format
+/// allows it. The shape is the one [`read_path`] returns (a data bar crop included).
+pub fn read_path_info(path: &Path) -> Result<DatasetInfo, FormatError> {
+    read_path_inner(path, &ReadOptions::default(), Payload::Skip).map(DatasetInfo::from)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Payload {
+    Decode,
+    Skip,
+}
+
+/// Reads `bytes` whole, or only their metadata into a dataset without values (of the right
+/// element type, so that [`DatasetInfo::from`] keeps it).
+fn read_bytes_as(
+    bytes: &[u8],
+    name: Option<&str>,
+    options: &ReadOptions,
+    payload: Payload,
+) -> Result<Dataset, FormatError> {
+    match payload {
+        Payload::Decode => read_any_with_options(bytes, name, options),
+        Payload::Skip => {
+            let info = read_metadata_only(bytes, name)?;
+            Ok(Dataset {
+                data: DataArray::empty_of(info.data_type),
+                shape: info.shape,
+                axes: info.axes,
+                metadata: info.metadata,
+                original_metadata: info.original_metadata,
+                format: info.format,
+                notes: info.notes,
+            })
+        }
+    }
+}
+
+fn read_path_inner(
+    path: &Path,
+    options: &ReadOptions,
+    payload: Payload,
+) -> Result<Dataset, FormatError> {
     let bytes = read_bytes(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     if detect_kind(&bytes, name.as_deref()).ok() == Some(FileKind::SemSidecar) {
@@ -40,14 +89,14 @@ pub fn read_path_with_options(path: &Path, options: &ReadOptions) -> Result<Data
         let image_name = image_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
-        let mut dataset = read_any_with_options(&image_bytes, image_name.as_deref(), options)?;
+        let mut dataset = read_bytes_as(&image_bytes, image_name.as_deref(), options, payload)?;
         apply_sidecar(&mut dataset, &sidecar, options);
         dataset
             .notes
             .push(format!("pixels read from {}", image_path.display()));
         return Ok(dataset);
     }
-    let mut dataset = read_any_with_options(&bytes, name.as_deref(), options)?;
+    let mut dataset = read_bytes_as(&bytes, name.as_deref(), options, payload)?;
     for candidate in sidecar_candidates(path) {
         let Ok(text) = std::fs::read(&candidate) else {
             continue;

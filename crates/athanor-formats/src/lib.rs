@@ -18,6 +18,7 @@
 //! | [`em_tiff`] | vendor TIFFs: FEI/Thermo, Zeiss SEM, JEOL SightX, DigitalMicrograph, ImageJ, Olympus SIS |
 //! | [`xrd`] | X-ray diffraction patterns: `.xy` text (read/write), PANalytical `.xrdml`, Bruker `.raw` v3/v4 and `.brml`, Rigaku `.ras`; [`XyData`] |
 //! | [`jcamp`] | JCAMP-DX spectra (AFFN and SQZ/DIF/DUP compression, peak tables; AFFN writer) |
+//! | [`emd`] | Electron Microscopy Datasets (HDF5): Thermo Fisher Velox and Berkeley NCEM layouts (cargo feature `emd`, default on) |
 //! | [`mrc`] | MRC2014 maps and image stacks (modes 0/1/2/4/6/12, FEI1/FEI2 extended header); small writer |
 //! | [`sem_sidecar`] | Hitachi / JEOL SEM `.txt` and Tescan `.hdr` metadata sidecars |
 //! | [`files`] | the only file-system access: [`files::read_path`] pairs an SEM image with its sidecar |
@@ -67,6 +68,7 @@
 pub mod dataset;
 pub mod dm;
 pub mod em_tiff;
+pub mod emd;
 mod error;
 pub mod files;
 pub mod image;
@@ -83,8 +85,9 @@ pub use dataset::{
     read_any, read_any_with_options, read_metadata_only, Axis, DataArray, DataType, Dataset,
     DatasetInfo, NormalisedMetadata, ReadOptions, XrayScanMetadata,
 };
+pub use emd::{read_emd, read_emd_info};
 pub use error::FormatError;
-pub use files::{read_path, read_path_with_options};
+pub use files::{read_path, read_path_info, read_path_with_options};
 pub use image::CalibratedImage;
 pub use jcamp::{read_jcamp, write_jcamp};
 pub use mrc::{read_mrc, read_mrc_info, write_mrc};

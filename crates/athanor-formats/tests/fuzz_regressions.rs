@@ -25,6 +25,10 @@ fn every_former_crash_input_is_a_clear_error() {
             let err = athanor_formats::png::read_png(&bytes).expect_err(&name);
             assert!(!err.to_string().is_empty(), "{name}");
         }
+        if name.starts_with("dm-") {
+            let err = athanor_formats::dm::read_dm(&bytes).expect_err(&name);
+            assert!(!err.to_string().is_empty(), "{name}");
+        }
         assert!(
             athanor_formats::read_any(&bytes, None).is_err(),
             "{name} must be rejected by read_any"

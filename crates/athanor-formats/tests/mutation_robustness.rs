@@ -8,6 +8,8 @@
 
 #[path = "support/dm_writer.rs"]
 mod dm_writer;
+#[path = "support/emd_writer.rs"]
+mod emd_writer;
 
 use athanor_formats::CalibratedImage;
 use rand::{RngExt, SeedableRng};
@@ -106,6 +108,13 @@ fn png_seed() -> Vec<u8> {
         writer.write_image_data(&data).expect("PNG data");
     }
     out
+}
+
+fn emd_seeds() -> Vec<Vec<u8>> {
+    vec![
+        emd_writer::velox_u16(3, 4, 2, true),
+        emd_writer::ncem_i32(2, 2, 3, 0.5, -1.0),
+    ]
 }
 
 /// One mutation of `input`, chosen by `rng`.
@@ -258,6 +267,10 @@ fn mutated_inputs_never_panic_or_hang() {
         ("mrc_info", mrc_seeds(), |b| {
             athanor_formats::read_mrc_info(b).is_ok()
         }),
+        ("emd", emd_seeds(), |b| athanor_formats::read_emd(b).is_ok()),
+        ("emd_info", emd_seeds(), |b| {
+            athanor_formats::read_emd_info(b).is_ok()
+        }),
         ("sem_sidecar", sidecar_seeds(), |b| {
             athanor_formats::parse_sem_sidecar(b).is_ok()
         }),
@@ -276,6 +289,7 @@ fn mutated_inputs_never_panic_or_hang() {
                 xrd_fixture("quartz.brml"),
                 xrd_fixture("quartz.ras"),
                 xrd_fixture("quartz_dif.jdx"),
+                emd_writer::ncem_i32(1, 2, 3, 0.5, 0.0),
             ],
             |b| {
                 let full = athanor_formats::read_any(b, None).is_ok();

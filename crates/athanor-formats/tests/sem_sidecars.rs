@@ -282,3 +282,18 @@ fn missing_or_undecodable_images_are_named() {
     assert!(err.to_string().contains("passwd"), "{err}");
     assert!(!err.to_string().contains("../"), "{err}");
 }
+
+#[test]
+fn path_info_matches_the_full_read_without_the_pixels() {
+    let dir = folder("path_info");
+    let image = write(&dir, "hitachi_s4800.tif", &grey_tiff(16, 10, None));
+    let text = write(&dir, "hitachi_s4800.txt", &fixture("hitachi_s4800.txt"));
+    for path in [&image, &text] {
+        let full = read_path(path).unwrap();
+        let info = athanor_formats::read_path_info(path).unwrap();
+        // The sidecar's calibration and the data-bar crop reach the metadata-only read too.
+        assert_eq!(info.shape, vec![8, 16]);
+        assert_eq!(info.data_type, athanor_formats::DataType::U8);
+        assert_eq!(info, athanor_formats::DatasetInfo::from(full));
+    }
+}
