@@ -27,42 +27,26 @@ pub enum BenchCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Planner suite: suggestion latency (q = 1, 4) and multi-objective hypervolume of
-    /// qNEHVI and ParEGO against Sobol on ZDT1 (d = 6) and Branin–Currin.
+    /// Planner suite: regret curves on the single-objective problems (incl. a simplex mixture
+    /// and a mixed categorical one), multi-objective hypervolume (ZDT1, Branin–Currin) and the
+    /// latency grid n × d × q with peak memory.
     #[command(
-        after_help = "Examples:\n  athanor bench planner\n  athanor bench planner --seeds 1,2,3,4,5 --budget 40 --plot out/\n  athanor bench planner --latency-only --full-latency"
+        after_help = "Examples:\n  athanor bench planner --quick --out bench-out/\n  athanor bench planner --problems rosenbrock6,styblinski_tang8 --seeds 0,1,2,3,4\n  athanor bench planner --latency-only\n  athanor bench planner --problems zdt1_6,branin_currin --moo-budget 40 --moo-q 4\n\nThe full run (20 seeds) takes hours; --quick takes minutes. Prints tables and ends with one\nJSON line ({problem}_median_final_log10_regret, {problem}_auc, {problem}_{method}_hypervolume,\nlatency_d{d}_n{n}_q{q}_median_ms / _p95_ms, peak_heap_mb_n500_d10)."
     )]
-    Planner {
-        /// Seeds of the multi-objective runs, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
-        seeds: Vec<u64>,
-        /// Experiments per multi-objective run.
-        #[arg(long, default_value_t = 30)]
-        budget: usize,
-        /// Initial Sobol experiments before the model-based acquisitions.
-        #[arg(long, default_value_t = 10)]
-        initial: usize,
-        /// Batch size of the model-based runs.
-        #[arg(long, default_value_t = 1)]
-        q: usize,
-        /// Also time a suggestion with 500 observations.
-        #[arg(long)]
-        full_latency: bool,
-        /// Only the latency table.
-        #[arg(long)]
-        latency_only: bool,
-        /// Directory for `planner-hypervolume.svg`.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-    },
-    /// Store benchmark: bulk ingest rate, filtered search latency, export/import peak memory.
+    Planner(crate::plan_bench::PlannerBenchArgs),
+    /// Store benchmark: bulk ingest rate, filtered search latency, export/import peak memory,
+    /// lineage latency over a large provenance graph.
     #[command(
-        after_help = "Examples:\n  athanor bench store\n  athanor bench store --records 100000\n  athanor bench store --database-url postgres://athanor@127.0.0.1/bench\n\nPrints a table and ends with one JSON line (sqlite_ingest_per_s, sqlite_search_ms,\npostgres_*, peak_rss_mib, ...). PostgreSQL runs in two fresh schemas of the given database."
+        after_help = "Examples:\n  athanor bench store            # the issue's full run: 1 000 000 records\n  athanor bench store --quick    # 20 000 records, seconds\n  athanor bench store --records 100000\n  athanor bench store --database-url postgres://athanor@127.0.0.1/bench\n\nPrints a table and ends with one JSON line (sqlite_ingest_per_s, sqlite_search_ms,\nsqlite_lineage_ms, postgres_*, peak_rss_mib, lineage_ms, targets_met, ...). PostgreSQL\nruns in two fresh schemas of the given database (athanor_bench_a_PID, _b_PID; drop them\nafterwards)."
     )]
     Store {
-        /// Experiments to ingest (each one measurement with 10 values).
-        #[arg(long, default_value_t = 1_000_000)]
-        records: u64,
+        /// Experiments to ingest (each one measurement with 10 values); also the number of
+        /// provenance records in the lineage graph. Default 1 000 000 (20 000 with --quick).
+        #[arg(long)]
+        records: Option<u64>,
+        /// A fast run (20 000 records) instead of the full one.
+        #[arg(long, conflicts_with = "records")]
+        quick: bool,
         /// Also run on this PostgreSQL database (postgres://user@host:port/db).
         #[arg(long)]
         database_url: Option<String>,
@@ -82,35 +66,18 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Store {
             records,
+            quick,
             database_url,
-        } => crate::store_bench::run(records, database_url),
+        } => {
+            let records = records.unwrap_or(if quick { 20_000 } else { 1_000_000 });
+            crate::store_bench::run(records, database_url)
+        }
         BenchCommand::Campaign {
             campaign,
             seeds,
             data_dir,
         } => bench_campaign(campaign, seeds, data_dir),
-        BenchCommand::Planner {
-            seeds,
-            budget,
-            initial,
-            q,
-            full_latency,
-            latency_only,
-            plot,
-        } => {
-            if budget == 0 || q == 0 || initial == 0 || seeds.is_empty() {
-                anyhow::bail!("--budget, --initial and --q must be at least 1, --seeds non-empty");
-            }
-            crate::plan_bench::bench_planner(&crate::plan_bench::PlannerBenchOptions {
-                seeds,
-                budget,
-                initial,
-                q,
-                full_latency,
-                latency_only,
-                plot,
-            })
-        }
+        BenchCommand::Planner(args) => crate::plan_bench::bench_planner(&args),
     }
 }
 

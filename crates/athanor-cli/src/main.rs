@@ -6,6 +6,7 @@
 
 mod bench;
 mod data_cmd;
+mod ingest_cmd;
 mod output;
 mod plan_bench;
 mod plan_cmd;
@@ -224,11 +225,16 @@ enum DataCommand {
     /// Import an exchange file (from `athanor data export --format json`) in one transaction:
     /// all of it or, on any error, nothing.
     #[command(
-        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
+        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n  athanor data import old-runs.csv --mapping old-runs.toml\n\nA CSV table needs --mapping (TOML): which column is which recipe parameter, result or\ncondition, in which unit (converted), with bounds, the campaign (new or existing by lab id)\nand what to do with empty cells. Errors name the row and column.\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
     )]
     Import {
-        /// The exchange file (JSON lines).
+        /// The exchange file (JSON lines), or a CSV table with --mapping.
         file: PathBuf,
+        /// Column mapping (TOML) for importing a CSV table of past experiments: each row
+        /// becomes a completed experiment of a new or existing campaign (see
+        /// `athanor_store::transfer::table` for the format).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -250,6 +256,34 @@ enum DataCommand {
         /// json only: include the raw files' bytes (base64), so the file alone restores them.
         #[arg(long)]
         with_blobs: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Ingest instrument files: store each raw file (and its SEM sidecar) as a blob and record
+    /// a completed measurement_run with the normalised metadata, linked to the blobs and, when
+    /// given, to the sample and campaign.
+    #[command(
+        after_help = "Examples:\n  athanor data ingest image.dm3\n  athanor data ingest sem/*.tif --sample C0001-E003-S1 --campaign C0001\n  athanor data ingest pattern.xrdml --technique XRD --json\n  athanor data show X000001 && athanor data lineage X000001 --down\n\nThe format is recognised by content; an SEM image is paired with its sidecar (.txt/.hdr).\nConditions are typed with units (beam_energy kV, pixel_size nm, working_distance mm, …);\nthe file's whole metadata tree is stored as a JSON blob referenced from the record.\nA file whose bytes a measurement already lists is reported as \"already ingested: <lab id>\"\nand nothing new is written (re-running a batch is safe); --again records a new measurement.\n\nExit codes: 0 all ingested (or already there), 1 some of several files failed (the others\nare ingested; nothing is stored for a failed file) or a store failure, 2 bad input (an\nunreadable file, an unknown --sample/--campaign: then nothing is stored)."
+    )]
+    Ingest {
+        /// Instrument files (DM3/DM4, TIFF, PNG, MRC, EMD, XRD patterns, JCAMP-DX, …).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Lab id of the campaign the measurements belong to (campaign -part_of-> measurement).
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Lab id of the material measured (material -measured-> measurement).
+        #[arg(long)]
+        sample: Option<String>,
+        /// Technique to record instead of the file's (SEM, TEM, EELS, XRD, …).
+        #[arg(long)]
+        technique: Option<String>,
+        /// Record a new measurement even for a file ingested before.
+        #[arg(long)]
+        again: bool,
+        /// Print a JSON array (one object per file) instead of lines.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         data: DataDirArg,
     },
@@ -502,9 +536,35 @@ fn main() -> ExitCode {
                 code: data_cmd::exit_code(&error),
                 error,
             }),
-        Command::Data(DataCommand::Import { file, json, data }) => {
-            transfer_cmd::import(&data, &file, json).map_err(|error| Failure {
+        Command::Data(DataCommand::Import {
+            file,
+            mapping,
+            json,
+            data,
+        }) => {
+            transfer_cmd::import(&data, &file, mapping.as_deref(), json).map_err(|error| Failure {
                 code: transfer_cmd::exit_code(&error),
+                error,
+            })
+        }
+        Command::Data(DataCommand::Ingest {
+            files,
+            campaign,
+            sample,
+            technique,
+            again,
+            json,
+            data,
+        }) => {
+            let options = ingest_cmd::IngestOptions {
+                campaign,
+                sample,
+                technique,
+                again,
+                json,
+            };
+            ingest_cmd::ingest(&data, &files, &options).map_err(|error| Failure {
+                code: ingest_cmd::exit_code(&error),
                 error,
             })
         }

@@ -3,6 +3,7 @@
 
 use crate::DataDirArg;
 use anyhow::Context;
+use athanor_store::transfer::table::{import_csv, TableMapping};
 use athanor_store::transfer::{export, import_json_lines, ExportFormat, ExportOptions};
 use athanor_store::StoreError;
 use std::fs::File;
@@ -20,7 +21,15 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
 
 /// Imports an exchange file (JSON lines written by `athanor data export --format json`) in one
 /// transaction and prints what was imported.
-pub fn import(data: &DataDirArg, file: &Path, json: bool) -> anyhow::Result<()> {
+pub fn import(
+    data: &DataDirArg,
+    file: &Path,
+    mapping: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(mapping) = mapping {
+        return import_table(data, file, mapping, json);
+    }
     let input = File::open(file)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("opening {}", file.display()))?;
@@ -36,6 +45,42 @@ pub fn import(data: &DataDirArg, file: &Path, json: bool) -> anyhow::Result<()> 
             summary.experiments,
             summary.blobs,
             summary.planner_states,
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Imports a CSV table with a column mapping (TOML) in one transaction: each row becomes a
+/// completed experiment of the mapping's campaign.
+fn import_table(data: &DataDirArg, file: &Path, mapping: &Path, json: bool) -> anyhow::Result<()> {
+    let mapping_text = std::fs::read_to_string(mapping)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("reading {}", mapping.display()))?;
+    let parsed = TableMapping::from_toml(&mapping_text).map_err(anyhow::Error::from)?;
+    let input = File::open(file)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let store = data.open()?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let summary = import_csv(
+        &store,
+        BufReader::with_capacity(1 << 20, input),
+        &name,
+        &parsed,
+        &mapping_text,
+    )
+    .map_err(anyhow::Error::from)?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "imported {} experiment(s) into campaign {} from {}",
+            summary.experiments.len(),
+            summary.campaign,
             file.display()
         );
     }

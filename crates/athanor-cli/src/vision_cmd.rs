@@ -3,7 +3,7 @@
 //! (analysis and scoring); this module only walks files, converts pixels and prints.
 
 use anyhow::{bail, Context};
-use athanor_formats::{read_any, read_metadata_only, Dataset};
+use athanor_formats::{read_any, read_path, read_path_info, Dataset};
 use athanor_model::units::Unit;
 use athanor_vision::annotations::{detect_annotations, mask_annotations};
 use athanor_vision::eval::{score_image, summarize, ImageScore};
@@ -56,17 +56,20 @@ fn read_micrograph(path: &Path) -> anyhow::Result<Micrograph> {
     micrograph_of(&dataset, &name)
 }
 
-/// `athanor inspect FILE`: the normalised metadata as JSON, without reading the pixel payload.
+/// `athanor inspect FILE`: the normalised metadata as JSON, without decoding the pixel payload
+/// where the format allows it. Read through `read_path_info`, so an SEM image's metadata
+/// sidecar (`<stem>.txt`, `.hdr`) is found and merged, and a sidecar given as FILE finds its
+/// image.
 pub fn inspect(path: &Path, preview: Option<&Path>) -> anyhow::Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let hint = path.file_name().and_then(|n| n.to_str());
-    let info = read_metadata_only(&bytes, hint).with_context(|| path.display().to_string())?;
+    let info = read_path_info(path).with_context(|| path.display().to_string())?;
     let mut doc = serde_json::to_value(&info)?;
     doc["file"] = serde_json::json!(path.display().to_string());
     doc["dtype"] = serde_json::json!(info.data_type.numpy_name());
     println!("{}", serde_json::to_string_pretty(&doc)?);
     if let Some(out) = preview {
-        let micrograph = read_micrograph(path)?;
+        let name = path.display().to_string();
+        let dataset = read_path(path).with_context(|| name.clone())?;
+        let micrograph = micrograph_of(&dataset, &name)?;
         let png = preview_png(&micrograph.image)?;
         std::fs::write(out, png).with_context(|| format!("writing {}", out.display()))?;
         eprintln!("preview: {}", out.display());

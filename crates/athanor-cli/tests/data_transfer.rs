@@ -113,3 +113,101 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
     let out = run(&["data", "export", "--format", "xlsx", "--data-dir", s]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_csv_table_with_a_mapping_becomes_a_campaign() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("lab");
+    let table = dir.path().join("old-runs.csv");
+    fs::write(
+        &table,
+        "T (C),time (s),PL peak\n240,90,520.5\n250,120,531\n260,150,540\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("old-runs.toml");
+    let mapping_text = r#"
+[campaign]
+name = "legacy"
+
+[[columns]]
+column = "T (C)"
+role = "parameter"
+name = "growth_temperature"
+unit = "degC"
+min = 200
+max = 300
+
+[[columns]]
+column = "time (s)"
+role = "parameter"
+name = "growth_time"
+unit = "s"
+to_unit = "min"
+
+[[columns]]
+column = "PL peak"
+role = "result"
+name = "pl_peak"
+unit = "nm"
+"#;
+    fs::write(&mapping, mapping_text).unwrap();
+    let (t, m, l) = (
+        table.to_str().unwrap(),
+        mapping.to_str().unwrap(),
+        lab.to_str().unwrap(),
+    );
+    let out = run(&[
+        "data",
+        "import",
+        t,
+        "--mapping",
+        m,
+        "--data-dir",
+        l,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["campaign"], "C0001");
+    assert_eq!(summary["experiments"].as_array().unwrap().len(), 3);
+
+    // The rows are experiments like any other: the CSV export lists them, converted.
+    let out = run(&["data", "export", "--format", "csv", "--data-dir", l]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.contains("recipe.growth_time [min]"), "{csv}");
+    assert!(csv.contains("pl_peak [nm]"), "{csv}");
+    assert!(csv.contains("C0001-E003"), "{csv}");
+
+    // A value out of the mapping's bounds: exit code 2, the row and column named, nothing
+    // written.
+    fs::write(
+        &table,
+        "T (C),time (s),PL peak\n240,90,520.5\n350,120,531\n",
+    )
+    .unwrap();
+    let out = run(&["data", "import", t, "--mapping", m, "--data-dir", l]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("row 3") && stderr.contains("column 'T (C)'"),
+        "{stderr}"
+    );
+    // A unit of the wrong dimension names the mapping column.
+    fs::write(
+        &mapping,
+        mapping_text.replace("to_unit = \"min\"", "to_unit = \"kg\""),
+    )
+    .unwrap();
+    let out = run(&["data", "import", t, "--mapping", m, "--data-dir", l]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mapping column 'time (s)'"), "{stderr}");
+    let out = run(&["data", "export", "--format", "csv", "--data-dir", l]);
+    let after = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(after, csv);
+}

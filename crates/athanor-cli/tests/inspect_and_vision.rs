@@ -66,6 +66,52 @@ fn inspect_writes_a_png_preview() {
 }
 
 #[test]
+fn inspect_merges_an_sem_sidecar_from_either_side() {
+    // A 16 × 10 image (two data-bar rows) next to the Hitachi sidecar fixture of
+    // athanor-formats, whose 16 × 8 frame is calibrated at 24.8 nm per pixel.
+    let sidecar = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../athanor-formats/tests/fixtures/sem/hitachi_s4800.txt");
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("hitachi_s4800.tif");
+    let tiff = athanor_formats::write_tiff_u16(&athanor_formats::CalibratedImage {
+        width: 16,
+        height: 10,
+        pixels: (0..160).map(|i| i * 300).collect(),
+        pixel_size: None,
+        description: None,
+    })
+    .unwrap();
+    std::fs::write(&image, tiff).unwrap();
+    let text = dir.path().join("hitachi_s4800.txt");
+    std::fs::copy(&sidecar, &text).unwrap();
+    for file in [&image, &text] {
+        let out = run(&["inspect", file.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["shape"], serde_json::json!([8, 16]), "{doc}");
+        assert_eq!(doc["dtype"], "uint16");
+        assert_eq!(doc["axes"][1]["units"], "nm");
+        assert!((doc["axes"][1]["scale"].as_f64().unwrap() - 24.8).abs() < 1e-9);
+        assert_eq!(doc["metadata"]["beam_energy_kv"], 15.0);
+    }
+    let png = dir.path().join("preview.png");
+    let out = run(&[
+        "inspect",
+        image.to_str().unwrap(),
+        "--preview",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    // The preview is of the cropped frame: PNG width 16, height 8 (IHDR at byte 16).
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[16..24], &[0, 0, 0, 16, 0, 0, 0, 8]);
+}
+
+#[test]
 fn vision_analyzes_and_scores_real_micrographs() {
     let Some(emps) = shared("datasets/emps-train") else {
         return;

@@ -15,6 +15,25 @@
 //! | Michalewicz-5 (m = 10) | `[0, π]^5` | −4.687658 |
 //! | Rosenbrock-d | `[−5, 10]^d` | 0 |
 //! | Styblinski–Tang-d | `[−5, 5]^d` | −39.16617 d |
+//! | Hartmann-6 on the simplex | `x ≥ 0, Σ x_i = 1` | −1.5150271 (computed, see below) |
+//! | mixed Hartmann-3 | variant ∈ {0, 1, 2} × `[0, 1]^3` | −3.86278 |
+//!
+//! Two structured problems exercise the planner's [`SearchSpace`]:
+//!
+//! * **Hartmann-6 on the simplex** (a mixture problem): Hartmann-6 restricted to the probability
+//!   simplex, declared as a [`Constraint::LinearEquality`] `Σ x_i = 1` on the unit box. Its
+//!   minimum there is not published; `f* = −1.515027107018` at
+//!   `x* = (0, 0, 0, 0.1973009, 0.2512958, 0.5514033)` (a face of the simplex) was computed once
+//!   by projected-gradient descent (Euclidean projection onto the simplex, backtracking step)
+//!   from 400 random starts, the best of which all converged to it, and cross-checked by
+//!   evaluating every point of the simplex lattice with spacing 1/20 (best −1.51485 at
+//!   `(0, 0, 0, 0.2, 0.25, 0.55)`).
+//! * **Mixed Hartmann-3** (categorical + continuous): a categorical `variant ∈ {0, 1, 2}` picks
+//!   one of three transformed copies of Hartmann-3 `h` on `x ∈ [0, 1]^3`:
+//!   `f(0, x) = h(x) + 0.5`, `f(1, x) = h(1 − x)` (reflected), `f(2, x) = h(x₂, x₃, x₁) + 1`
+//!   (coordinates rotated). The optimum is `f* = h* = −3.86278` at variant 1,
+//!   `x = 1 − x*_{H3}`; the other variants' minima are 0.5 and 1 worse and lie elsewhere, so a
+//!   planner must both pick the category and locate the (moved) minimum.
 //!
 //! The regret runner ([`run_regret`]) drives a [`Planner`] with the `Minimize` goal on one
 //! problem: initial Sobol design of `max(5, 2d)` points, then Bayesian optimisation up to the
@@ -27,9 +46,14 @@
 //! The latency harness ([`measure_latency`]) times [`Planner::ask`] for a planner already
 //! holding `n` observations (Sobol points with the function's values), repeated over seeds.
 
+pub mod export;
 pub mod multi;
+pub mod suite;
 
-use crate::{Objective, ObjectiveGoal, Observation, PlanError, Planner, PlannerConfig};
+use crate::{
+    Constraint, Objective, ObjectiveGoal, Observation, ParameterKind, PlanError, Planner,
+    PlannerConfig, SearchSpace,
+};
 use athanor_model::ParameterDef;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -56,7 +80,27 @@ pub enum TestFunction {
     Rosenbrock(usize),
     /// Styblinski–Tang in `d` dimensions.
     StyblinskiTang(usize),
+    /// Hartmann-6 on the probability simplex `x ≥ 0, Σ x_i = 1` (a mixture problem).
+    Hartmann6Simplex,
+    /// Categorical variant ∈ {0, 1, 2} of a transformed Hartmann-3, plus `x ∈ [0, 1]^3`.
+    MixedHartmann3,
 }
+
+/// `f*` of Hartmann-6 on the simplex (computed; see the module documentation).
+const HARTMANN6_SIMPLEX_MIN: f64 = -1.515_027_107_018_050_5;
+/// Minimiser of Hartmann-6 on the simplex.
+const HARTMANN6_SIMPLEX_ARGMIN: [f64; 6] = [
+    0.0,
+    0.0,
+    0.0,
+    0.197_300_938_915_974_5,
+    0.251_295_776_257_766_1,
+    0.551_403_284_826_259_6,
+];
+/// Minimiser of Hartmann-3 in the box (Surjanovic & Bingham).
+const HARTMANN3_ARGMIN: [f64; 3] = [0.114_614, 0.555_649, 0.852_547];
+/// Offsets added to the three variants of [`TestFunction::MixedHartmann3`].
+const MIXED_VARIANT_OFFSETS: [f64; 3] = [0.5, 0.0, 1.0];
 
 const HARTMANN_ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
 const HARTMANN3_A: [[f64; 3]; 4] = [
@@ -108,6 +152,8 @@ impl TestFunction {
             TestFunction::Michalewicz(d) => format!("michalewicz{d}"),
             TestFunction::Rosenbrock(d) => format!("rosenbrock{d}"),
             TestFunction::StyblinskiTang(d) => format!("styblinski_tang{d}"),
+            TestFunction::Hartmann6Simplex => "hartmann6_simplex".into(),
+            TestFunction::MixedHartmann3 => "mixed_hartmann3".into(),
         }
     }
 
@@ -116,7 +162,8 @@ impl TestFunction {
         match self {
             TestFunction::Branin => 2,
             TestFunction::Hartmann3 => 3,
-            TestFunction::Hartmann6 => 6,
+            TestFunction::Hartmann6 | TestFunction::Hartmann6Simplex => 6,
+            TestFunction::MixedHartmann3 => 4,
             TestFunction::Ackley(d)
             | TestFunction::Michalewicz(d)
             | TestFunction::Rosenbrock(d)
@@ -129,7 +176,10 @@ impl TestFunction {
         let d = self.dims();
         match self {
             TestFunction::Branin => vec![(-5.0, 10.0), (0.0, 15.0)],
-            TestFunction::Hartmann3 | TestFunction::Hartmann6 => vec![(0.0, 1.0); d],
+            TestFunction::Hartmann3 | TestFunction::Hartmann6 | TestFunction::Hartmann6Simplex => {
+                vec![(0.0, 1.0); d]
+            }
+            TestFunction::MixedHartmann3 => vec![(0.0, 2.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0)],
             TestFunction::Ackley(_) => vec![(-32.768, 32.768); d],
             TestFunction::Michalewicz(_) => vec![(0.0, PI); d],
             TestFunction::Rosenbrock(_) => vec![(-5.0, 10.0); d],
@@ -148,7 +198,18 @@ impl TestFunction {
                 (x2 - b * x1 * x1 + c * x1 - 6.0).powi(2) + 10.0 * (1.0 - t) * x1.cos() + 10.0
             }
             TestFunction::Hartmann3 => hartmann(x, &HARTMANN3_A, &HARTMANN3_P),
-            TestFunction::Hartmann6 => hartmann(x, &HARTMANN6_A, &HARTMANN6_P),
+            TestFunction::Hartmann6 | TestFunction::Hartmann6Simplex => {
+                hartmann(x, &HARTMANN6_A, &HARTMANN6_P)
+            }
+            TestFunction::MixedHartmann3 => {
+                let variant = x[0].round().clamp(0.0, 2.0) as usize;
+                let u = match variant {
+                    0 => [x[1], x[2], x[3]],
+                    1 => [1.0 - x[1], 1.0 - x[2], 1.0 - x[3]],
+                    _ => [x[2], x[3], x[1]],
+                };
+                hartmann(&u, &HARTMANN3_A, &HARTMANN3_P) + MIXED_VARIANT_OFFSETS[variant]
+            }
             TestFunction::Ackley(d) => {
                 let n = *d as f64;
                 let sq = x.iter().map(|v| v * v).sum::<f64>() / n;
@@ -177,7 +238,8 @@ impl TestFunction {
     pub fn optimum_value(&self) -> f64 {
         match self {
             TestFunction::Branin => 0.397_887_357_729_738,
-            TestFunction::Hartmann3 => -3.862_779_787_332_77,
+            TestFunction::Hartmann3 | TestFunction::MixedHartmann3 => -3.862_779_787_332_77,
+            TestFunction::Hartmann6Simplex => HARTMANN6_SIMPLEX_MIN,
             TestFunction::Hartmann6 => -3.322_368_011_391_339,
             TestFunction::Ackley(_) | TestFunction::Rosenbrock(_) => 0.0,
             TestFunction::Michalewicz(d) => match d {
@@ -196,7 +258,13 @@ impl TestFunction {
         let d = self.dims();
         match self {
             TestFunction::Branin => vec![PI, 2.275],
-            TestFunction::Hartmann3 => vec![0.114_614, 0.555_649, 0.852_547],
+            TestFunction::Hartmann3 => HARTMANN3_ARGMIN.to_vec(),
+            TestFunction::Hartmann6Simplex => HARTMANN6_SIMPLEX_ARGMIN.to_vec(),
+            TestFunction::MixedHartmann3 => {
+                let mut x = vec![1.0];
+                x.extend(HARTMANN3_ARGMIN.iter().map(|v| 1.0 - v));
+                x
+            }
             TestFunction::Hartmann6 => {
                 vec![0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]
             }
@@ -235,11 +303,66 @@ impl TestFunction {
                     .zip(&bounds)
                     .map(|(v, (lo, hi))| lo + v * (hi - lo))
                     .collect();
-                self.value(&x)
+                self.value(&self.feasible_version(x))
             })
             .collect();
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+    }
+
+    /// A point of the box moved onto the problem's feasible set: normalised to sum 1 on the
+    /// simplex, category rounded for the mixed problem, unchanged otherwise.
+    fn feasible_version(&self, mut x: Vec<f64>) -> Vec<f64> {
+        match self {
+            TestFunction::Hartmann6Simplex => {
+                let sum: f64 = x.iter().sum();
+                if sum > 0.0 {
+                    x.iter_mut().for_each(|v| *v /= sum);
+                }
+            }
+            TestFunction::MixedHartmann3 => x[0] = x[0].round(),
+            _ => {}
+        }
+        x
+    }
+
+    /// The [`SearchSpace`] refining the box: the simplex equality for
+    /// [`TestFunction::Hartmann6Simplex`], the categorical variant for
+    /// [`TestFunction::MixedHartmann3`], `None` for the plain box problems.
+    pub fn search_space(&self) -> Option<SearchSpace> {
+        let names: Vec<String> = self.parameters().into_iter().map(|p| p.name).collect();
+        match self {
+            TestFunction::Hartmann6Simplex => Some(SearchSpace {
+                constraints: vec![Constraint::LinearEquality {
+                    name: "simplex".into(),
+                    coefficients: names.into_iter().map(|n| (n, 1.0)).collect(),
+                    value: 1.0,
+                }],
+                ..SearchSpace::default()
+            }),
+            TestFunction::MixedHartmann3 => Some(SearchSpace {
+                kinds: [(
+                    names[0].clone(),
+                    ParameterKind::Categorical {
+                        categories: vec!["shifted".into(), "reflected".into(), "rotated".into()],
+                        descriptors: None,
+                    },
+                )]
+                .into_iter()
+                .collect(),
+                ..SearchSpace::default()
+            }),
+            _ => None,
+        }
+    }
+
+    /// A planner for this function: `config` (whose parameters should be
+    /// [`TestFunction::parameters`]) with the function's [`TestFunction::search_space`].
+    pub fn planner(&self, config: PlannerConfig) -> Result<Planner, PlanError> {
+        match self.search_space() {
+            Some(space) => Planner::with_space(config, space),
+            None => Planner::new(config),
+        }
     }
 
     /// Planner parameters spanning the function's box (named `x0`, `x1`, …).
@@ -316,6 +439,24 @@ pub fn standard_problems() -> Vec<Problem> {
     problems
 }
 
+/// The structured problems (noise-free): Hartmann-6 on the simplex and mixed Hartmann-3.
+pub fn structured_problems() -> Vec<Problem> {
+    [TestFunction::Hartmann6Simplex, TestFunction::MixedHartmann3]
+        .into_iter()
+        .map(|function| Problem {
+            function,
+            relative_noise: 0.0,
+        })
+        .collect()
+}
+
+/// The whole single-objective suite: [`standard_problems`] then [`structured_problems`].
+pub fn suite_problems() -> Vec<Problem> {
+    let mut problems = standard_problems();
+    problems.extend(structured_problems());
+    problems
+}
+
 /// The result of one optimisation run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegretRun {
@@ -366,7 +507,7 @@ pub fn run_regret(problem: &Problem, budget: usize, seed: u64) -> Result<RegretR
         initial_design: problem.initial_design(),
         seed,
     };
-    let mut planner = Planner::new(config)?;
+    let mut planner = function.planner(config)?;
     let mut noise_rng = noise_rng(seed);
     let optimum = function.optimum_value();
     let mut best = f64::INFINITY;
@@ -528,6 +669,69 @@ mod tests {
         assert_eq!(TestFunction::Rosenbrock(6).value(&[1.0; 6]), 0.0);
         let s = STYBLINSKI_TANG_ARGMIN;
         assert!((2.0 * s.powi(3) - 16.0 * s + 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn structured_problems_attain_their_optimum_and_define_their_spaces() {
+        // Simplex: the computed minimiser lies on the simplex and beats every lattice point
+        // (spacing 1/10) and a dense neighbourhood on the simplex.
+        let f = TestFunction::Hartmann6Simplex;
+        let x = f.argmin();
+        assert!((x.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((f.value(&x) - f.optimum_value()).abs() < 1e-12);
+        let mut lattice_best = f64::INFINITY;
+        let n = 10usize;
+        for a in 0..=n {
+            for b in 0..=n - a {
+                for c in 0..=n - a - b {
+                    for d in 0..=n - a - b - c {
+                        for e in 0..=n - a - b - c - d {
+                            let g = n - a - b - c - d - e;
+                            let p: Vec<f64> = [a, b, c, d, e, g]
+                                .iter()
+                                .map(|&k| k as f64 / n as f64)
+                                .collect();
+                            lattice_best = lattice_best.min(f.value(&p));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(lattice_best > f.optimum_value());
+        for (i, j) in [(3, 4), (4, 5), (3, 5), (0, 3), (1, 4), (2, 5)] {
+            // Moving mass 1e-3 from coordinate j to i keeps the point on the simplex.
+            let mut y = x.clone();
+            y[i] += 1e-3;
+            y[j] -= 1e-3;
+            assert!(f.value(&y) > f.optimum_value(), "{i} {j}");
+        }
+        let space = f.search_space().unwrap();
+        assert!(matches!(
+            &space.constraints[..],
+            [Constraint::LinearEquality { value, coefficients, .. }]
+                if *value == 1.0 && coefficients.len() == 6
+        ));
+        // Mixed: variant 1 at the reflected Hartmann-3 minimiser; the other variants are worse
+        // everywhere by at least their offset.
+        let m = TestFunction::MixedHartmann3;
+        let x = m.argmin();
+        assert!((m.value(&x) - m.optimum_value()).abs() < 1e-5);
+        for variant in [0.0, 2.0] {
+            for u in crate::sobol::sobol_points(256, 3, 9) {
+                let y = [variant, u[0], u[1], u[2]];
+                assert!(m.value(&y) >= m.optimum_value() + 0.5 - 1e-9);
+            }
+        }
+        assert!(matches!(
+            m.search_space().unwrap().kinds.get("x0"),
+            Some(ParameterKind::Categorical { categories, .. }) if categories.len() == 3
+        ));
+        assert!(TestFunction::Branin.search_space().is_none());
+        // Both run through the regret harness and propose only feasible points.
+        for problem in structured_problems() {
+            let run = run_regret(&problem, problem.initial_design() + 1, 0).unwrap();
+            assert!(run.log10_regret.iter().all(|r| r.is_finite()));
+        }
     }
 
     #[test]

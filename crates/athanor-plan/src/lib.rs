@@ -89,8 +89,9 @@
 //! * **Speed.** Hyperparameters are chosen on at most [`gp::FitOptions::max_fit_points`]
 //!   evenly spaced observations (the model itself is conditioned on all of them), which keeps a
 //!   suggestion with 500 observations well under a tenth of a second; see [`bench`](mod@bench) for the
-//!   benchmark problems, the regret runner and the latency harness
-//!   (`cargo run --release -p athanor-plan --example bench -- --quick`).
+//!   benchmark problems, the regret runner and the latency harness; the whole suite (regret
+//!   curves, multi-objective hypervolume, latency grid, peak memory) runs as
+//!   `athanor bench planner --quick --out DIR` ([`bench::suite`]).
 //!
 //! ## Structured spaces, constraints and failures
 //!

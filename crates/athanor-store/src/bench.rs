@@ -1,20 +1,24 @@
-//! The store benchmark behind `athanor bench store`: bulk ingest rate, filtered search latency
-//! and peak memory of a full export and re-import, on whichever backend a [`StoreConfig`]
-//! names.
+//! The store benchmark behind `athanor bench store`: bulk ingest rate, filtered search latency,
+//! peak memory of a full export and re-import, and lineage latency over a large provenance
+//! graph, on whichever backend a [`StoreConfig`] names.
 //!
 //! The workload is synthetic and deterministic: one campaign of `records` completed
 //! experiments, each with a three-parameter recipe, one measurement and ten result values
 //! (`r0` … `r9`, in nm), i.e. "a measurement with 10 values". Values are a hash of the
 //! experiment number, so every run of the same size stores the same numbers.
 //!
-//! * **ingest**: experiments written through [`Store::import_records`] (the bulk path: one
-//!   transaction, rows inserted as the generator yields them, nothing collected); the rate is
-//!   experiments per second.
+//! * **ingest**: experiments written through [`Store::ingest_experiments`] (the public bulk
+//!   path: one transaction, every row validated and stored with all its indexes as on the
+//!   per-record paths, written with multi-row `INSERT`s every few hundred experiments); the
+//!   rate is experiments (each a measurement with ten values) per second.
 //! * **search**: `r0 < 1 nm AND recipe.temperature > 290 degC` through
 //!   [`Store::search_hits`] (≈ 0.1 % of the experiments match); the median of five runs.
 //! * **export/import**: the whole store exported as JSON lines to a file and imported into a
 //!   second, empty store of the same kind; peak resident memory is the process's `VmHWM`
 //!   (Linux `/proc/self/status`; `None` elsewhere), which includes everything before it.
+//! * **lineage**: [`build_lineage_graph`] adds `records` provenance records with bulk SQL to
+//!   the ingest store, then [`Store::lineage`] walks 10 levels up and down from several start
+//!   records; median and 95th percentile over all walks.
 
 use crate::config::StoreConfig;
 use crate::error::{Result, StoreError};
@@ -54,6 +58,129 @@ pub struct StoreBenchReport {
     pub export_bytes: u64,
     /// Peak resident memory of the process after export and import (`VmHWM`), MiB.
     pub peak_rss_mib: Option<f64>,
+    /// Provenance records in the lineage graph.
+    pub lineage_records: u64,
+    /// Seconds to build the lineage graph (bulk SQL, not part of any target).
+    pub lineage_build_s: f64,
+    /// Median latency of a 10-level lineage walk, milliseconds.
+    pub lineage_ms: f64,
+    /// 95th percentile of the walk latencies, milliseconds.
+    pub lineage_p95_ms: f64,
+    /// Records the median walk returned (on average over the walks).
+    pub lineage_nodes: f64,
+}
+
+/// Depth of the timed lineage walks (the issue's "10 levels deep").
+pub const LINEAGE_DEPTH: u32 = 10;
+
+/// Lab id of record `i` of the lineage graph.
+pub fn lineage_lab_id(i: u64) -> String {
+    format!("L{i:07}")
+}
+
+/// Writes a provenance graph of `records` records (`L0000001…`, ids `id-0000001…`, kind
+/// `material_run`, completed) and its edges with bulk `INSERT … SELECT` straight into the
+/// store's tables, in one transaction, then refreshes the planner statistics. Returns the
+/// number of edges. For benchmarks and scale tests only: it bypasses validation and the lab-id
+/// counters, so the store should hold no other `L…` records.
+///
+/// Shape: chains of 20 (`i → i+1`); every fifth record also feeds the record 7 further on
+/// (`i → i+7`) and every third the same position in the next chain (`i → i+20`), so walks
+/// branch and rejoin like real sample lineages.
+pub fn build_lineage_graph(store: &Store, records: u64) -> Result<u64> {
+    let n = records;
+    let postgres = store.backend_kind() == crate::BackendKind::Postgres;
+    let (lab, id, numbers) = if postgres {
+        (
+            "'L' || lpad(i::text, 7, '0')".to_string(),
+            "'id-' || lpad(i::text, 7, '0')".to_string(),
+            format!("SELECT i FROM generate_series(1, {n}::bigint) AS g(i)"),
+        )
+    } else {
+        (
+            "printf('L%07d', i)".to_string(),
+            "printf('id-%07d', i)".to_string(),
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+                 SELECT i FROM n"
+            ),
+        )
+    };
+    let target = |offset: u64| {
+        id.replace("i)", &format!("i + {offset})"))
+            .replace("(i::text", &format!("((i + {offset})::text"))
+    };
+    let edge = |offset: u64, kind: &str, condition: &str| {
+        format!(
+            "INSERT INTO prov_edges (source_id, target_id, kind) \
+             SELECT {id}, {target}, '{kind}' FROM ({numbers}) s \
+             WHERE {condition} AND i + {offset} <= {n}",
+            target = target(offset)
+        )
+    };
+    let mut statements = vec![
+        format!(
+            "INSERT INTO prov_records (id, lab_id, version, kind, name, status, is_latest, \
+             body_json, extras_json, created_at) \
+             SELECT {id}, {lab}, 1, 'material_run', 'bulk', 'completed', 1, \
+             '{{\"type\":\"plain\"}}', '[]', '2026-01-01T00:00:00.000Z' FROM ({numbers}) s"
+        ),
+        edge(1, "derived_from", "i % 20 != 0"),
+        edge(7, "used", "i % 5 = 0"),
+        edge(20, "used", "i % 3 = 0"),
+    ];
+    if postgres {
+        statements.push("ANALYZE prov_records".to_string());
+        statements.push("ANALYZE prov_edges".to_string());
+    } else {
+        statements.push("ANALYZE".to_string());
+    }
+    store.execute_bulk_sql("build the lineage benchmark graph", &statements)?;
+    let edges = |i: u64| -> u64 {
+        u64::from(!i.is_multiple_of(20) && i < n)
+            + u64::from(i.is_multiple_of(5) && i + 7 <= n)
+            + u64::from(i.is_multiple_of(3) && i + 20 <= n)
+    };
+    Ok((1..=n).map(edges).sum())
+}
+
+/// Latencies (ms) of 10-level walks up and down from eight start records spread over the
+/// graph built by [`build_lineage_graph`], three runs each; returns the sorted latencies and
+/// the mean number of records a walk returned.
+pub fn time_lineage(store: &Store, records: u64) -> Result<(Vec<f64>, f64)> {
+    let mut timings = Vec::new();
+    let mut reached = 0usize;
+    for k in 1..=4u64 {
+        // Chain positions away from the ends, so that every walk can go 10 levels.
+        let chain_start = (records * k / 5) / 20 * 20;
+        let cases = [
+            (chain_start + 20, crate::LineageDirection::Up),
+            (chain_start + 1, crate::LineageDirection::Down),
+        ];
+        for (i, direction) in cases {
+            if i == 0 || i > records {
+                continue;
+            }
+            for _ in 0..3 {
+                let started = Instant::now();
+                let lineage = store.lineage(&lineage_lab_id(i), direction, LINEAGE_DEPTH)?;
+                timings.push(started.elapsed().as_secs_f64() * 1e3);
+                reached += lineage.nodes.len();
+            }
+        }
+    }
+    timings.sort_by(f64::total_cmp);
+    let mean_nodes = reached as f64 / timings.len().max(1) as f64;
+    Ok((timings, mean_nodes))
+}
+
+/// The `q`-quantile (0 ≤ q ≤ 1) of sorted numbers, by nearest rank; NaN when empty.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 /// The deterministic pseudo-random number in [0, 1) for experiment `i`, value `k`
@@ -71,10 +198,16 @@ fn unit_hash(i: u64, k: u64) -> f64 {
 /// The synthetic records: one campaign, then `records` completed experiments, generated
 /// lazily.
 pub fn synthetic_records(records: u64) -> impl Iterator<Item = Result<ExchangeRecord>> {
-    let campaign_id = athanor_model::ids::new_id();
-    let now = now_rfc3339();
-    let campaign = ExchangeRecord::Campaign(CampaignRecord {
-        id: campaign_id.clone(),
+    let campaign = synthetic_campaign(records);
+    let experiments =
+        synthetic_experiments(&campaign, records).map(|e| e.map(ExchangeRecord::Experiment));
+    std::iter::once(Ok(ExchangeRecord::Campaign(campaign))).chain(experiments)
+}
+
+/// The benchmark's campaign (`C0001`, budget `records`).
+pub fn synthetic_campaign(records: u64) -> CampaignRecord {
+    CampaignRecord {
+        id: athanor_model::ids::new_id(),
         lab_id: "C0001".to_string(),
         name: "bench".to_string(),
         seed: 1,
@@ -82,9 +215,19 @@ pub fn synthetic_records(records: u64) -> impl Iterator<Item = Result<ExchangeRe
         config_text: String::new(),
         budget: u32::try_from(records).unwrap_or(u32::MAX),
         status: CampaignStatus::Completed,
-        created_at: now.clone(),
-    });
-    std::iter::once(Ok(campaign)).chain((1..=records).map(move |i| {
+        created_at: now_rfc3339(),
+    }
+}
+
+/// `records` completed experiments of `campaign`, generated lazily: each a three-parameter
+/// recipe, one measurement and ten result values.
+pub fn synthetic_experiments(
+    campaign: &CampaignRecord,
+    records: u64,
+) -> impl Iterator<Item = Result<ExperimentRecord>> {
+    let campaign_id = campaign.id.clone();
+    let now = now_rfc3339();
+    (1..=records).map(move |i| {
         let seq = u32::try_from(i).map_err(|_| {
             StoreError::invalid("bench", "records", "at most 4 294 967 295 experiments")
         })?;
@@ -106,7 +249,7 @@ pub fn synthetic_records(records: u64) -> impl Iterator<Item = Result<ExchangeRe
                 method: "bench".to_string(),
             })
             .collect();
-        Ok(ExchangeRecord::Experiment(ExperimentRecord {
+        Ok(ExperimentRecord {
             id: athanor_model::ids::new_id(),
             lab_id: format!("C0001-E{seq:03}"),
             campaign_id: campaign_id.clone(),
@@ -127,8 +270,8 @@ pub fn synthetic_records(records: u64) -> impl Iterator<Item = Result<ExchangeRe
             failure: None,
             planned_at: now.clone(),
             completed_at: Some(now.clone()),
-        }))
-    }))
+        })
+    })
 }
 
 /// Peak resident set size of this process (`VmHWM`) in MiB, where Linux reports it.
@@ -152,8 +295,12 @@ pub fn run_store_bench(
         crate::BackendKind::Sqlite => "sqlite",
         crate::BackendKind::Postgres => "postgres",
     };
+    let campaign = synthetic_campaign(records);
+    store.import_records(std::iter::once(Ok(ExchangeRecord::Campaign(
+        campaign.clone(),
+    ))))?;
     let started = Instant::now();
-    store.import_records(synthetic_records(records))?;
+    store.ingest_experiments(synthetic_experiments(&campaign, records))?;
     let ingest_s = started.elapsed().as_secs_f64();
 
     let mut timings = Vec::new();
@@ -190,6 +337,16 @@ pub fn run_store_bench(
         std::fs::File::open(&path).map_err(|e| StoreError::io("open the export file", &path, e))?;
     import_json_lines(&target, BufReader::with_capacity(1 << 20, file))?;
     let import_s = started.elapsed().as_secs_f64();
+    drop(target);
+    let peak_rss_mib = peak_rss_mib();
+
+    // The lineage graph goes into the (reopened) ingest store after the export, so that the
+    // export/import figures are those of the experiments alone.
+    let store = Store::open_with(config)?;
+    let started = Instant::now();
+    build_lineage_graph(&store, records)?;
+    let lineage_build_s = started.elapsed().as_secs_f64();
+    let (lineage_timings, lineage_nodes) = time_lineage(&store, records)?;
 
     Ok(StoreBenchReport {
         backend: backend.to_string(),
@@ -200,13 +357,27 @@ pub fn run_store_bench(
         export_s,
         import_s,
         export_bytes,
-        peak_rss_mib: peak_rss_mib(),
+        peak_rss_mib,
+        lineage_records: records,
+        lineage_build_s,
+        lineage_ms: quantile(&lineage_timings, 0.5),
+        lineage_p95_ms: quantile(&lineage_timings, 0.95),
+        lineage_nodes,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_use_the_nearest_rank() {
+        let sorted = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(quantile(&sorted, 0.5), 5.0);
+        assert_eq!(quantile(&sorted, 0.95), 10.0);
+        assert_eq!(quantile(&sorted, 0.0), 1.0);
+        assert!(quantile(&[], 0.5).is_nan());
+    }
 
     #[test]
     fn synthetic_records_are_deterministic_in_their_values() {
@@ -248,6 +419,10 @@ mod tests {
             .count();
         assert_eq!(report.search_hits, expected);
         assert!(report.ingest_per_s > 0.0 && report.export_bytes > 0);
+        // Every walk from a chain interior reaches records beyond its own chain.
+        assert_eq!(report.lineage_records, 300);
+        assert!(report.lineage_ms.is_finite() && report.lineage_p95_ms >= report.lineage_ms);
+        assert!(report.lineage_nodes > 10.0, "{}", report.lineage_nodes);
         let imported = Store::open(&dir.path().join("b")).unwrap();
         assert_eq!(imported.experiments("C0001").unwrap().len(), 300);
     }

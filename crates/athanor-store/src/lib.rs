@@ -16,9 +16,13 @@
 //! ## Import, export, benchmark
 //!
 //! [`transfer`] moves a whole store in and out as files: a lossless, versioned JSON-lines
-//! exchange format (one record kind per line; export → import into an empty store → identical;
-//! imports are one transaction), plus CSV and Citrine GEMD views. Both directions stream.
-//! [`bench`] is the workload behind `athanor bench store`.
+//! exchange format (one record kind per line, the provenance graph with every revision
+//! included; export → import into an empty store → identical; imports are one transaction),
+//! plus CSV and Citrine GEMD views. Both directions stream. [`transfer::table`] imports past
+//! experiments from a CSV table with a column mapping (units converted, bounds checked), as
+//! completed experiments with the same provenance records as the campaign runner's.
+//! [`Store::ingest_experiments`] is the bulk write path for many finished experiments (one
+//! transaction, multi-row `INSERT`s). [`bench`] is the workload behind `athanor bench store`.
 //!
 //! ## Records
 //!

@@ -18,6 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod bulk;
 mod exchange;
 pub(crate) mod provenance;
 mod search;
@@ -199,49 +200,8 @@ impl Store {
         let record = format!("new campaign '{}'", new.name);
         check_not_blank(&record, "name", &new.name)?;
         check_not_blank(&record, "config_hash", &new.config_hash)?;
-        self.backend.write(&record, |tx| {
-            // Inside the write transaction (which excludes other writers), so concurrent
-            // creators get distinct numbers.
-            let lab_number = query_rows(
-                tx,
-                "SELECT COALESCE(MAX(lab_number), 0) + 1 FROM campaigns",
-                &[],
-                "choose the next campaign lab id",
-                |row| row.int(0),
-            )?
-            .pop()
-            .unwrap_or(1);
-            let campaign = CampaignRecord {
-                id: new_id(),
-                lab_id: format!("C{lab_number:04}"),
-                name: new.name.clone(),
-                seed: new.seed,
-                config_hash: new.config_hash.clone(),
-                config_text: new.config_text.clone(),
-                budget: new.budget,
-                status: CampaignStatus::Running,
-                created_at: now_rfc3339(),
-            };
-            tx.execute(
-                "INSERT INTO campaigns (id, lab_number, lab_id, name, seed, config_hash, \
-                 config_text, budget, status, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    &campaign.id,
-                    lab_number,
-                    &campaign.lab_id,
-                    &campaign.name,
-                    campaign.seed.to_string(),
-                    &campaign.config_hash,
-                    &campaign.config_text,
-                    campaign.budget,
-                    campaign.status.as_str(),
-                    &campaign.created_at,
-                ],
-            )
-            .map_err(db_boxed(format!("insert campaign {}", campaign.lab_id)))?;
-            Ok(campaign)
-        })
+        self.backend
+            .write(&record, |tx| create_campaign_in(tx, new))
     }
 
     /// All campaigns in order of creation.
@@ -280,82 +240,8 @@ impl Store {
     /// Records an experiment the planner proposed, in status `planned`. Its lab id is the
     /// campaign's lab id plus the seq: `C0001-E007`. `seq` must be unique within the campaign.
     pub fn record_planned(&self, planned: &PlannedExperiment) -> Result<ExperimentRecord> {
-        self.backend.write("record a planned experiment", |tx| {
-            let campaign = find_campaign_by_key(tx, &planned.campaign_id)?
-                .ok_or_else(|| not_found("campaign", &planned.campaign_id))?;
-            let lab_id = format!("{}-E{:03}", campaign.lab_id, planned.seq);
-            let existing = query_rows(
-                tx,
-                "SELECT lab_id FROM experiments WHERE campaign_id = ?1 AND seq = ?2",
-                params![&campaign.id, planned.seq],
-                &format!("look up experiment {lab_id}"),
-                |row| row.text(0),
-            )?
-            .pop();
-            if let Some(existing) = existing {
-                return Err(StoreError::DuplicateExperiment {
-                    campaign: campaign.lab_id,
-                    seq: planned.seq,
-                    existing,
-                });
-            }
-            let label = format!("experiment {lab_id}");
-            for (name, quantity) in &planned.recipe.parameters {
-                check_quantity(&label, &format!("recipe parameter '{name}'"), quantity)?;
-            }
-            let experiment = ExperimentRecord {
-                id: new_id(),
-                lab_id,
-                campaign_id: campaign.id,
-                seq: planned.seq,
-                status: ExperimentStatus::Planned,
-                recipe: planned.recipe.clone(),
-                spec_steps: planned.spec_steps.clone(),
-                run_steps: Vec::new(),
-                results: Vec::new(),
-                measurements: Vec::new(),
-                analyses: Vec::new(),
-                planner_note: planned.planner_note.clone(),
-                failure: None,
-                planned_at: now_rfc3339(),
-                completed_at: None,
-            };
-            tx.execute(
-                "INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
-                 planner_note_json, planned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    &experiment.id,
-                    &experiment.lab_id,
-                    &experiment.campaign_id,
-                    experiment.seq,
-                    experiment.status.as_str(),
-                    to_json(&experiment.recipe, &label, "recipe")?,
-                    to_json(&experiment.planner_note, &label, "planner note")?,
-                    &experiment.planned_at,
-                ],
-            )
-            .map_err(db_boxed(format!("insert {label}")))?;
-            // The same parameters as rows, for search (see schema V2).
-            for (name, quantity) in &experiment.recipe.parameters {
-                tx.execute(
-                    "INSERT INTO recipe_values (experiment_id, name, value, unit) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![&experiment.id, name, quantity.value, &quantity.unit],
-                )
-                .map_err(db_boxed(format!(
-                    "insert recipe parameter '{name}' of {label}"
-                )))?;
-            }
-            insert_steps(
-                tx,
-                &experiment.id,
-                &label,
-                StepKind::Spec,
-                &planned.spec_steps,
-            )?;
-            provenance::link_planned(tx, &campaign.lab_id, &campaign.name, &experiment)?;
-            Ok(experiment)
-        })
+        self.backend
+            .write("record a planned experiment", |tx| plan_in(tx, planned))
     }
 
     /// Records everything about a planned experiment that has run, in ONE transaction: run steps,
@@ -369,22 +255,35 @@ impl Store {
     /// [`StoreError::InvalidInput`] naming the record and field.
     pub fn record_completed(&self, done: &CompletedExperiment) -> Result<()> {
         self.backend.write("record a completed experiment", |tx| {
-            let experiment = planned_experiment(tx, &done.experiment_id)?;
-            let label = experiment.label();
-            insert_steps(tx, &experiment.id, &label, StepKind::Run, &done.run_steps)?;
-            for (index, measurement) in done.measurements.iter().enumerate() {
-                insert_measurement(tx, &self.objects, &experiment, index, measurement)?;
-            }
-            for (index, analysis) in done.analyses.iter().enumerate() {
-                insert_analysis(tx, &experiment, index, analysis)?;
-            }
-            for (index, result) in done.results.iter().enumerate() {
-                insert_result(tx, &experiment, index, result)?;
-            }
-            insert_planner_state(tx, &experiment, &done.planner_state_json)?;
-            provenance::link_finished(tx, &experiment, Some(done), None)?;
-            finish_experiment(tx, &experiment, ExperimentStatus::Completed, None)
+            self.complete_in(tx, done, true)
         })
+    }
+
+    /// `record_completed`'s work inside a write transaction. Table imports pass
+    /// `with_planner_state = false`: imported rows were not proposed by a planner.
+    fn complete_in(
+        &self,
+        tx: &mut dyn Tx,
+        done: &CompletedExperiment,
+        with_planner_state: bool,
+    ) -> Result<()> {
+        let experiment = planned_experiment(tx, &done.experiment_id)?;
+        let label = experiment.label();
+        insert_steps(tx, &experiment.id, &label, StepKind::Run, &done.run_steps)?;
+        for (index, measurement) in done.measurements.iter().enumerate() {
+            insert_measurement(tx, &self.objects, &experiment, index, measurement)?;
+        }
+        for (index, analysis) in done.analyses.iter().enumerate() {
+            insert_analysis(tx, &experiment, index, analysis)?;
+        }
+        for (index, result) in done.results.iter().enumerate() {
+            insert_result(tx, &experiment, index, result)?;
+        }
+        if with_planner_state {
+            insert_planner_state(tx, &experiment, &done.planner_state_json)?;
+        }
+        provenance::link_finished(tx, &experiment, Some(done), None)?;
+        finish_experiment(tx, &experiment, ExperimentStatus::Completed, None)
     }
 
     /// Records that a planned experiment failed, with the reason and the planner state after the
@@ -469,9 +368,13 @@ impl Store {
             self.backend.read(|tx| {
                 let unstated = query_rows(
                     tx,
+                    // Experiments imported from a table (transfer::table) were proposed by
+                    // no planner, so they have no planner state.
                     "SELECT lab_id FROM experiments e WHERE status != 'planned' AND NOT EXISTS \
                  (SELECT 1 FROM planner_states p WHERE p.campaign_id = e.campaign_id \
-                  AND p.seq = e.seq) ORDER BY lab_id",
+                  AND p.seq = e.seq) \
+                  AND e.planner_note_json NOT LIKE '%\"strategy\":\"imported\"%' \
+                  ORDER BY lab_id",
                     &[],
                     "check planner states",
                     |row| row.text(0),
@@ -521,6 +424,129 @@ impl Store {
 // --------------------------------------------------------------------------------------------
 // Validation and JSON
 // --------------------------------------------------------------------------------------------
+
+/// `create_campaign`'s work inside a write transaction (also used by table imports).
+fn create_campaign_in(tx: &mut dyn Tx, new: &NewCampaign) -> Result<CampaignRecord> {
+    // Inside the write transaction (which excludes other writers), so concurrent
+    // creators get distinct numbers.
+    let lab_number = query_rows(
+        tx,
+        "SELECT COALESCE(MAX(lab_number), 0) + 1 FROM campaigns",
+        &[],
+        "choose the next campaign lab id",
+        |row| row.int(0),
+    )?
+    .pop()
+    .unwrap_or(1);
+    let campaign = CampaignRecord {
+        id: new_id(),
+        lab_id: format!("C{lab_number:04}"),
+        name: new.name.clone(),
+        seed: new.seed,
+        config_hash: new.config_hash.clone(),
+        config_text: new.config_text.clone(),
+        budget: new.budget,
+        status: CampaignStatus::Running,
+        created_at: now_rfc3339(),
+    };
+    tx.execute(
+        "INSERT INTO campaigns (id, lab_number, lab_id, name, seed, config_hash, \
+         config_text, budget, status, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            &campaign.id,
+            lab_number,
+            &campaign.lab_id,
+            &campaign.name,
+            campaign.seed.to_string(),
+            &campaign.config_hash,
+            &campaign.config_text,
+            campaign.budget,
+            campaign.status.as_str(),
+            &campaign.created_at,
+        ],
+    )
+    .map_err(db_boxed(format!("insert campaign {}", campaign.lab_id)))?;
+    Ok(campaign)
+}
+
+/// `record_planned`'s work inside a write transaction (also used by table imports).
+fn plan_in(tx: &mut dyn Tx, planned: &PlannedExperiment) -> Result<ExperimentRecord> {
+    let campaign = find_campaign_by_key(tx, &planned.campaign_id)?
+        .ok_or_else(|| not_found("campaign", &planned.campaign_id))?;
+    let lab_id = format!("{}-E{:03}", campaign.lab_id, planned.seq);
+    let existing = query_rows(
+        tx,
+        "SELECT lab_id FROM experiments WHERE campaign_id = ?1 AND seq = ?2",
+        params![&campaign.id, planned.seq],
+        &format!("look up experiment {lab_id}"),
+        |row| row.text(0),
+    )?
+    .pop();
+    if let Some(existing) = existing {
+        return Err(StoreError::DuplicateExperiment {
+            campaign: campaign.lab_id,
+            seq: planned.seq,
+            existing,
+        });
+    }
+    let label = format!("experiment {lab_id}");
+    for (name, quantity) in &planned.recipe.parameters {
+        check_quantity(&label, &format!("recipe parameter '{name}'"), quantity)?;
+    }
+    let experiment = ExperimentRecord {
+        id: new_id(),
+        lab_id,
+        campaign_id: campaign.id,
+        seq: planned.seq,
+        status: ExperimentStatus::Planned,
+        recipe: planned.recipe.clone(),
+        spec_steps: planned.spec_steps.clone(),
+        run_steps: Vec::new(),
+        results: Vec::new(),
+        measurements: Vec::new(),
+        analyses: Vec::new(),
+        planner_note: planned.planner_note.clone(),
+        failure: None,
+        planned_at: now_rfc3339(),
+        completed_at: None,
+    };
+    tx.execute(
+        "INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
+         planner_note_json, planned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            &experiment.id,
+            &experiment.lab_id,
+            &experiment.campaign_id,
+            experiment.seq,
+            experiment.status.as_str(),
+            to_json(&experiment.recipe, &label, "recipe")?,
+            to_json(&experiment.planner_note, &label, "planner note")?,
+            &experiment.planned_at,
+        ],
+    )
+    .map_err(db_boxed(format!("insert {label}")))?;
+    // The same parameters as rows, for search (see schema V2).
+    for (name, quantity) in &experiment.recipe.parameters {
+        tx.execute(
+            "INSERT INTO recipe_values (experiment_id, name, value, unit) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![&experiment.id, name, quantity.value, &quantity.unit],
+        )
+        .map_err(db_boxed(format!(
+            "insert recipe parameter '{name}' of {label}"
+        )))?;
+    }
+    insert_steps(
+        tx,
+        &experiment.id,
+        &label,
+        StepKind::Spec,
+        &planned.spec_steps,
+    )?;
+    provenance::link_planned(tx, &campaign.lab_id, &campaign.name, &experiment)?;
+    Ok(experiment)
+}
 
 fn not_found(kind: &'static str, key: &str) -> StoreError {
     StoreError::NotFound {

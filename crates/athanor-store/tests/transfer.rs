@@ -4,10 +4,15 @@
 
 mod common;
 
+use athanor_model::attributes::{Attribute, AttributeValue};
+use athanor_model::provenance::{EdgeKind, Ingredient, RecordBody, RecordKind};
+use athanor_model::{Origin, Quantity};
 use athanor_store::transfer::{
     export, import_json_lines, ExchangeRecord, ExportFormat, ExportOptions, EXCHANGE_VERSION,
 };
-use athanor_store::{BackendKind, CampaignStatus, Store, StoreError};
+use athanor_store::{
+    BackendKind, CampaignStatus, LineageDirection, Link, NewRecord, Store, StoreError,
+};
 use common::*;
 use std::io::Cursor;
 
@@ -57,6 +62,73 @@ fn populate(store: &Store) {
         .unwrap();
     // A blob no record references is exported too.
     store.put_blob(b"orphan", "text/plain", "o.txt").unwrap();
+    add_hand_made_records(store);
+}
+
+/// Hand-made provenance records beside the campaigns': a precursor lot, a process spec and a
+/// run using it as an ingredient, a result derived from the run, and a revision of the result.
+fn add_hand_made_records(store: &Store) {
+    let nominal = |name: &str, value: f64, unit: &str, origin: Origin| Attribute {
+        name: name.to_string(),
+        value: AttributeValue::Nominal { value },
+        unit: unit.to_string(),
+        origin,
+    };
+    let mut lot = NewRecord::new(
+        RecordKind::MaterialRun,
+        "CdO lot 7",
+        RecordBody::Material {
+            properties: vec![nominal("concentration", 0.2, "mol/L", Origin::Specified)],
+        },
+    );
+    lot.lab_id = Some("LOT-CDO-7".into());
+    lot.completed = true;
+    store.create_record(&lot).unwrap();
+    let spec = store
+        .create_record(&NewRecord::new(
+            RecordKind::ProcessSpec,
+            "hot injection",
+            RecordBody::Process {
+                steps: vec![],
+                parameters: vec![nominal("temperature", 250.0, "degC", Origin::Specified)],
+                ingredients: vec![],
+            },
+        ))
+        .unwrap();
+    let mut run = NewRecord::new(
+        RecordKind::ProcessRun,
+        "hot injection, by hand",
+        RecordBody::Process {
+            steps: vec![],
+            parameters: vec![nominal("temperature", 251.0, "degC", Origin::Measured)],
+            ingredients: vec![Ingredient {
+                material: "LOT-CDO-7".into(),
+                role: "precursor".into(),
+                quantity: Some(Quantity::new(2.0, "mL")),
+            }],
+        },
+    );
+    run.inputs = vec![Link {
+        kind: EdgeKind::Specifies,
+        source: spec.id.clone(),
+    }];
+    run.extras = vec![nominal("humidity", 31.0, "%", Origin::Measured)];
+    let run = store.create_record(&run).unwrap();
+    let result_body = |value: f64| RecordBody::Result {
+        value: nominal("d50", value, "nm", Origin::Computed),
+        method: "TEM by hand".into(),
+    };
+    let mut result = NewRecord::new(RecordKind::Result, "d50", result_body(4.0));
+    result.lab_id = Some("R-HAND-1".into());
+    result.inputs = vec![Link {
+        kind: EdgeKind::DerivedFrom,
+        source: run.lab_id.clone(),
+    }];
+    result.completed = true;
+    store.create_record(&result).unwrap();
+    store
+        .revise_record("R-HAND-1", &result_body(4.3), &[], "re-measured")
+        .unwrap();
 }
 
 fn export_text(store: &Store, format: ExportFormat, include_blob_content: bool) -> String {
@@ -125,6 +197,32 @@ fn export_then_import_into_an_empty_store_is_identical(db: TestDb) {
             .unwrap()
             .len()
     );
+    // The provenance graph came along: every record version (the revision included, still
+    // the latest) and the lineage of the campaign's and the hand-made records.
+    assert_eq!(summary.prov_records, source_prov_count(&source));
+    assert!(summary.prov_edges > 0);
+    let revised = destination.record("R-HAND-1").unwrap().unwrap();
+    assert_eq!(revised.version, 2);
+    assert_eq!(revised, source.record("R-HAND-1").unwrap().unwrap());
+    for (key, direction) in [
+        ("R-HAND-1", LineageDirection::Up),
+        ("LOT-CDO-7", LineageDirection::Down),
+        ("C0001-E002-R1", LineageDirection::Up),
+        ("C0001", LineageDirection::Down),
+    ] {
+        let lineage = destination.lineage(key, direction, 20).unwrap();
+        assert_eq!(
+            lineage,
+            source.lineage(key, direction, 20).unwrap(),
+            "{key}"
+        );
+        assert!(lineage.nodes.len() > 1, "{key}: {lineage:?}");
+    }
+    // The hand-made result's lineage reaches the precursor lot through the run.
+    let up = destination
+        .lineage("R-HAND-1", LineageDirection::Up, 20)
+        .unwrap();
+    assert!(up.nodes.iter().any(|n| n.lab_id == "LOT-CDO-7"), "{up:?}");
     // New experiments continue the imported numbering.
     let next = destination.record_planned(&planned("C0002", 2)).unwrap();
     assert_eq!(next.lab_id, "C0002-E002");
@@ -132,6 +230,18 @@ fn export_then_import_into_an_empty_store_is_identical(db: TestDb) {
     // Importing the same file again is refused as a whole.
     let error = import_json_lines(&destination, Cursor::new(exported.as_bytes())).unwrap_err();
     assert!(error.to_string().contains("import record 1"), "{error}");
+}
+
+/// The number of provenance record versions in `store`.
+fn source_prov_count(store: &Store) -> u64 {
+    let mut count = 0;
+    store
+        .for_each_record(false, |record| {
+            count += u64::from(matches!(record, ExchangeRecord::ProvRecord(_)));
+            Ok(())
+        })
+        .unwrap();
+    count
 }
 
 fn an_import_failing_at_any_record_leaves_the_store_unchanged(db: TestDb) {

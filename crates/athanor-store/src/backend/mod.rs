@@ -188,6 +188,53 @@ pub(crate) trait Tx {
     fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError>;
 }
 
+/// The most parameters one multi-row `INSERT` binds: below SQLite's limit (32 766 since 3.32)
+/// and PostgreSQL's (65 535), and large enough that a statement carries hundreds of rows.
+const MAX_PARAMETERS_PER_INSERT: usize = 16_000;
+
+/// Inserts many rows into `table` with multi-row `INSERT … VALUES (…), (…), …` statements:
+/// one statement (one round trip on PostgreSQL, one parse on SQLite) per up to
+/// [`MAX_PARAMETERS_PER_INSERT`] values instead of one per row. `values` holds the rows one
+/// after another, `columns.len()` values each. Returns the number of rows inserted.
+///
+/// Full chunks share one SQL text, so the backends' statement caches prepare each shape once.
+pub(crate) fn insert_rows(
+    tx: &mut dyn Tx,
+    table: &str,
+    columns: &[&str],
+    values: &[Value],
+) -> std::result::Result<u64, DbError> {
+    let width = columns.len();
+    if width == 0 || !values.len().is_multiple_of(width) {
+        return Err(format!(
+            "{} values do not make whole rows of the {width} columns of {table}",
+            values.len()
+        )
+        .into());
+    }
+    let rows_per_statement = (MAX_PARAMETERS_PER_INSERT / width).max(1);
+    let mut inserted = 0;
+    for chunk in values.chunks(rows_per_statement * width) {
+        let rows = chunk.len() / width;
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut number = 1;
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..width {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('?');
+                sql.push_str(&number.to_string());
+                number += 1;
+            }
+            sql.push(')');
+        }
+        inserted += tx.execute(&sql, chunk)?;
+    }
+    Ok(inserted)
+}
+
 /// The database of an open store.
 pub(crate) enum Backend {
     /// An SQLite file in the data directory.

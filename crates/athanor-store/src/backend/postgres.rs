@@ -14,9 +14,25 @@ use crate::error::{db, Result, StoreError};
 use crate::schema;
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls};
+use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Statement};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
+
+/// How many prepared statements one connection keeps. The store's fixed SQL is a few dozen
+/// statements; search and lineage build their SQL per filter, so the cache is bounded (and
+/// emptied when full) instead of growing with every distinct filter.
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// A connection and the statements prepared on it, keyed by their SQL text.
+///
+/// Without the cache every `execute` parsed and planned its statement again, one extra round
+/// trip per row written. Prepared statements belong to the server session and survive
+/// transaction rollbacks; they die with the connection, so a reconnect starts an empty cache.
+struct Connection {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
 
 /// An open PostgreSQL store; its methods serialise on one connection.
 pub(crate) struct PostgresBackend {
@@ -24,7 +40,7 @@ pub(crate) struct PostgresBackend {
     schema: Option<String>,
     description: String,
     lock_key: i64,
-    client: Mutex<Client>,
+    connection: Mutex<Connection>,
 }
 
 impl PostgresBackend {
@@ -53,7 +69,10 @@ impl PostgresBackend {
             schema: schema.map(str::to_string),
             description,
             lock_key,
-            client: Mutex::new(client),
+            connection: Mutex::new(Connection {
+                client,
+                statements: HashMap::new(),
+            }),
         })
     }
 
@@ -64,21 +83,23 @@ impl PostgresBackend {
 
     /// The connection, re-established if the server closed it (a restart, an idle timeout):
     /// a long-running campaign should not die with the first dropped connection.
-    fn lock(&self) -> Result<MutexGuard<'_, Client>> {
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>> {
         // A panic while the lock was held dropped its transaction, which rolls back.
-        let mut client = self
-            .client
+        let mut connection = self
+            .connection
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if client.is_closed() {
-            *client = open_client(
+        if connection.client.is_closed() {
+            // The old session's prepared statements are gone with it.
+            connection.statements.clear();
+            connection.client = open_client(
                 &self.config,
                 self.schema.as_deref(),
                 self.lock_key,
                 &self.description,
             )?;
         }
-        Ok(client)
+        Ok(connection)
     }
 
     pub(crate) fn write<T>(
@@ -86,38 +107,47 @@ impl PostgresBackend {
         what: &str,
         work: impl FnOnce(&mut dyn Tx) -> Result<T>,
     ) -> Result<T> {
-        let mut client = self.lock()?;
+        let mut connection = self.lock()?;
+        let Connection { client, statements } = &mut *connection;
         let mut tx = client
             .transaction()
             .map_err(db(format!("begin a transaction to {what}")))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&self.lock_key])
             .map_err(db(format!("take the store's write lock to {what}")))?;
-        let value = work(&mut PgTx(&mut tx))?;
+        let value = work(&mut PgTx {
+            client: &mut tx,
+            statements,
+        })?;
         tx.commit()
             .map_err(db(format!("commit the transaction to {what}")))?;
         Ok(value)
     }
 
     pub(crate) fn read<T>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut client = self.lock()?;
+        let mut connection = self.lock()?;
+        let Connection { client, statements } = &mut *connection;
         let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(db("begin a read transaction"))?;
-        let value = work(&mut PgTx(&mut tx))?;
+        let value = work(&mut PgTx {
+            client: &mut tx,
+            statements,
+        })?;
         tx.commit().map_err(db("end a read transaction"))?;
         Ok(value)
     }
 
     pub(crate) fn autocommit<T>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut client = self.lock()?;
-        work(&mut PgTx(&mut *client))
+        let mut connection = self.lock()?;
+        let Connection { client, statements } = &mut *connection;
+        work(&mut PgTx { client, statements })
     }
 
     pub(crate) fn schema_version(&self) -> Result<u32> {
-        schema::postgres_schema_version(&mut *self.lock()?)
+        schema::postgres_schema_version(&mut self.lock()?.client)
     }
 }
 
@@ -225,26 +255,45 @@ pub(crate) fn to_postgres_placeholders(sql: &str) -> String {
     out
 }
 
-/// The shared code's view of a PostgreSQL client or transaction.
-struct PgTx<'c, C: GenericClient>(&'c mut C);
+/// The shared code's view of a PostgreSQL client or transaction, with the connection's
+/// statement cache.
+struct PgTx<'c, C: GenericClient> {
+    client: &'c mut C,
+    statements: &'c mut HashMap<String, Statement>,
+}
 
 impl<C: GenericClient> PgTx<'_, C> {
+    /// The prepared statement for `sql` (SQLite placeholders), preparing it on first use.
+    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, DbError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&to_postgres_placeholders(sql))?;
+        if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
     fn run_query(
         &mut self,
         sql: &str,
         params: &[Value],
     ) -> std::result::Result<Vec<postgres::Row>, DbError> {
+        let statement = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        Ok(self.0.query(&to_postgres_placeholders(sql), &refs)?)
+        Ok(self.client.query(&statement, &refs)?)
     }
 }
 
 impl<C: GenericClient> Tx for PgTx<'_, C> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError> {
+        let statement = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        Ok(self.0.execute(&to_postgres_placeholders(sql), &refs)?)
+        Ok(self.client.execute(&statement, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError> {

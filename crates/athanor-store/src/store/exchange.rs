@@ -3,7 +3,11 @@
 //! transaction.
 
 use super::*;
+use crate::store::provenance::{LineageEdge, ProvRecord, RecordStatus};
+use crate::transfer::table::{CampaignTarget, ImportedRow, TableImportSummary};
 use crate::transfer::{BlobEntry, ExchangeRecord, ImportSummary, PlannerStateEntry};
+use athanor_model::attributes::validate_attributes;
+use athanor_model::provenance::{EdgeKind, RecordKind};
 
 /// Experiments are read in pages of this many rows (keyset pagination), so that an export of a
 /// million experiments holds one page in memory, not the table.
@@ -102,6 +106,7 @@ impl Store {
                     }
                 }
             }
+            count += export_provenance(tx, &mut visit)?;
             Ok(count)
         })
     }
@@ -140,9 +145,92 @@ impl Store {
                         import_planner_state(tx, &state, &label)?;
                         summary.planner_states += 1;
                     }
+                    ExchangeRecord::ProvRecord(record) => {
+                        import_prov_record(tx, &record, &label)?;
+                        summary.prov_records += 1;
+                    }
+                    ExchangeRecord::ProvEdge(edge) => {
+                        import_prov_edge(tx, &edge, &label)?;
+                        summary.prov_edges += 1;
+                    }
                 }
             }
             Ok(summary)
+        })
+    }
+
+    /// Imports table rows as completed experiments of one campaign (an existing one, or one
+    /// created here), in ONE write transaction: each row is planned and completed through the
+    /// same code as [`Store::record_planned`] and [`Store::record_completed`], so it gets the
+    /// same records and provenance graph (process spec and run, sample, results) as an
+    /// experiment the campaign runner made — minus a planner state, as no planner proposed it.
+    /// Seqs continue after the campaign's last experiment. Any error leaves the store as it was.
+    pub fn import_table_rows(
+        &self,
+        target: &CampaignTarget,
+        source_name: &str,
+        rows: impl IntoIterator<Item = Result<ImportedRow>>,
+    ) -> Result<TableImportSummary> {
+        self.backend.write("import table rows", |tx| {
+            let campaign = match target {
+                CampaignTarget::Existing(key) => {
+                    find_campaign_by_key(tx, key)?.ok_or_else(|| not_found("campaign", key))?
+                }
+                CampaignTarget::New(new) => {
+                    let record = format!("new campaign '{}'", new.name);
+                    check_not_blank(&record, "name", &new.name)?;
+                    check_not_blank(&record, "config_hash", &new.config_hash)?;
+                    create_campaign_in(tx, new)?
+                }
+            };
+            let last_seq = query_rows(
+                tx,
+                "SELECT COALESCE(MAX(seq), 0) FROM experiments WHERE campaign_id = ?1",
+                params![&campaign.id],
+                "find the campaign's last seq",
+                |row| row.int(0),
+            )?
+            .pop()
+            .unwrap_or(0);
+            let mut seq = u32::try_from(last_seq).unwrap_or(u32::MAX);
+            let mut experiments = Vec::new();
+            for row in rows {
+                let row = row?;
+                seq = seq.checked_add(1).ok_or_else(|| {
+                    StoreError::invalid(&campaign.lab_id, "seq", "too many experiments")
+                })?;
+                let planned = plan_in(
+                    tx,
+                    &PlannedExperiment {
+                        campaign_id: campaign.id.clone(),
+                        seq,
+                        recipe: row.recipe.clone(),
+                        spec_steps: Vec::new(),
+                        planner_note: serde_json::json!({
+                            "strategy": "imported",
+                            "source": source_name,
+                            "row": row.row,
+                        }),
+                    },
+                )?;
+                self.complete_in(
+                    tx,
+                    &CompletedExperiment {
+                        experiment_id: planned.id.clone(),
+                        run_steps: row.run_steps,
+                        measurements: Vec::new(),
+                        analyses: Vec::new(),
+                        results: row.results,
+                        planner_state_json: String::new(),
+                    },
+                    false,
+                )?;
+                experiments.push(planned.lab_id);
+            }
+            Ok(TableImportSummary {
+                campaign: campaign.lab_id,
+                experiments,
+            })
         })
     }
 
@@ -339,5 +427,181 @@ fn import_planner_state(tx: &mut dyn Tx, state: &PlannerStateEntry, label: &str)
         ],
     )
     .map_err(db_boxed(format!("insert {record}")))?;
+    Ok(())
+}
+
+/// Streams every provenance record version (by lab id, then version: a revision after the
+/// version it revises) and then every edge, each paged by its key.
+fn export_provenance(
+    tx: &mut dyn Tx,
+    visit: &mut dyn FnMut(ExchangeRecord) -> Result<()>,
+) -> Result<u64> {
+    let mut count = 0u64;
+    let (mut after_lab_id, mut after_version) = (String::new(), 0i64);
+    loop {
+        let rows = tx
+            .query(
+                "SELECT id, lab_id, version, kind, name, status, is_latest, previous_id, \
+                 revision_note, body_json, extras_json, created_at FROM prov_records \
+                 WHERE lab_id > ?1 OR (lab_id = ?1 AND version > ?2) \
+                 ORDER BY lab_id, version LIMIT ?3",
+                params![&after_lab_id, after_version, EXPORT_PAGE],
+            )
+            .map_err(db_boxed("list provenance records for export"))?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let record = prov_record_from_row(row)?;
+            after_lab_id = record.lab_id.clone();
+            after_version = i64::from(record.version);
+            visit(ExchangeRecord::ProvRecord(record))?;
+            count += 1;
+        }
+    }
+    let mut after = (String::new(), String::new(), String::new());
+    loop {
+        let edges = query_rows(
+            tx,
+            "SELECT source_id, target_id, kind FROM prov_edges \
+             WHERE source_id > ?1 OR (source_id = ?1 AND (target_id > ?2 \
+             OR (target_id = ?2 AND kind > ?3))) \
+             ORDER BY source_id, target_id, kind LIMIT ?4",
+            params![&after.0, &after.1, &after.2, EXPORT_PAGE],
+            "list provenance edges for export",
+            |row| Ok((row.text(0)?, row.text(1)?, row.text(2)?)),
+        )?;
+        let Some(last) = edges.last() else { break };
+        after = last.clone();
+        for (source, target, kind) in edges {
+            let kind = EdgeKind::parse(&kind)
+                .ok_or_else(|| StoreError::corrupt("provenance edge", "kind", kind.clone()))?;
+            visit(ExchangeRecord::ProvEdge(LineageEdge {
+                source,
+                target,
+                kind,
+            }))?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn prov_record_from_row(row: &Row) -> Result<ProvRecord> {
+    let lab_id = row.text(1).map_err(read_failed)?;
+    let label = format!("record {lab_id}");
+    let kind_text = row.text(3).map_err(read_failed)?;
+    let status = match row.text(5).map_err(read_failed)?.as_str() {
+        "open" => RecordStatus::Open,
+        "completed" => RecordStatus::Completed,
+        other => return Err(StoreError::corrupt(&label, "status", format!("'{other}'"))),
+    };
+    Ok(ProvRecord {
+        id: row.text(0).map_err(read_failed)?,
+        version: row.u32(2).map_err(read_failed)?,
+        kind: RecordKind::parse(&kind_text)
+            .ok_or_else(|| StoreError::corrupt(&label, "kind", format!("'{kind_text}'")))?,
+        name: row.text(4).map_err(read_failed)?,
+        status,
+        latest: row.int(6).map_err(read_failed)? == 1,
+        previous_id: row.opt_text(7).map_err(read_failed)?,
+        revision_note: row.opt_text(8).map_err(read_failed)?,
+        body: from_json(&row.text(9).map_err(read_failed)?, &label, "body")?,
+        extras: from_json(&row.text(10).map_err(read_failed)?, &label, "extras")?,
+        created_at: row.text(11).map_err(read_failed)?,
+        lab_id,
+    })
+}
+
+fn read_failed(e: DbError) -> StoreError {
+    db_boxed("read a provenance record for export")(e)
+}
+
+fn import_prov_record(tx: &mut dyn Tx, record: &ProvRecord, label: &str) -> Result<()> {
+    let name = format!(
+        "{label} (provenance record {} v{})",
+        record.lab_id, record.version
+    );
+    check_not_blank(&name, "id", &record.id)?;
+    check_not_blank(&name, "lab_id", &record.lab_id)?;
+    check_not_blank(&name, "created_at", &record.created_at)?;
+    let invalid = |e: athanor_model::attributes::ValidationError| {
+        StoreError::invalid(&name, e.field, e.problem)
+    };
+    record.body.validate().map_err(invalid)?;
+    validate_attributes(&record.extras).map_err(invalid)?;
+    if record.version > 1 && record.previous_id.is_none() {
+        return Err(StoreError::invalid(
+            &name,
+            "previous_id",
+            "a version after the first must name the version it revises",
+        ));
+    }
+    let status = match record.status {
+        RecordStatus::Open => "open",
+        RecordStatus::Completed => "completed",
+    };
+    tx.execute(
+        "INSERT INTO prov_records (id, lab_id, version, kind, name, status, is_latest, \
+         previous_id, revision_note, body_json, extras_json, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            &record.id,
+            &record.lab_id,
+            record.version,
+            record.kind.as_str(),
+            &record.name,
+            status,
+            i64::from(record.latest),
+            record.previous_id.as_deref(),
+            record.revision_note.as_deref(),
+            to_json(&record.body, &name, "body")?,
+            to_json(&record.extras, &name, "extras")?,
+            &record.created_at,
+        ],
+    )
+    .map_err(db_boxed(format!(
+        "insert {name} (does the store already hold it, or is the version it revises missing?)"
+    )))?;
+    Ok(())
+}
+
+fn import_prov_edge(tx: &mut dyn Tx, edge: &LineageEdge, label: &str) -> Result<()> {
+    let name = format!(
+        "{label} (provenance edge {} -{}-> {})",
+        edge.source,
+        edge.kind.as_str(),
+        edge.target
+    );
+    if edge.source == edge.target {
+        return Err(StoreError::invalid(
+            &name,
+            "target",
+            "a record cannot be linked to itself",
+        ));
+    }
+    let known = query_rows(
+        tx,
+        "SELECT COUNT(*) FROM prov_records WHERE id = ?1 OR id = ?2",
+        params![&edge.source, &edge.target],
+        &format!("look up the ends of {name}"),
+        |row| row.int(0),
+    )?
+    .pop()
+    .unwrap_or(0);
+    if known != 2 {
+        return Err(StoreError::invalid(
+            &name,
+            "source",
+            "source or target is neither in the store nor earlier in the import",
+        ));
+    }
+    tx.execute(
+        "INSERT INTO prov_edges (source_id, target_id, kind) VALUES (?1, ?2, ?3)",
+        params![&edge.source, &edge.target, edge.kind.as_str()],
+    )
+    .map_err(db_boxed(format!(
+        "insert {name} (does the store already hold it?)"
+    )))?;
     Ok(())
 }

@@ -10,20 +10,30 @@
 //! {"kind":"blob","record":{"hash":"ab12…","size":4096,"media_type":"image/tiff","created_at":"…","content_base64":"…"}}
 //! {"kind":"experiment","record":{"id":"…","lab_id":"C0001-E001","recipe":{…},"results":[…],…}}
 //! {"kind":"planner_state","record":{"campaign_id":"…","seq":1,"state_json":"{…}","recorded_at":"…"}}
+//! {"kind":"prov_record","record":{"id":"…","lab_id":"C0001-E001","version":1,"kind":"process_run","status":"completed","latest":true,"previous_id":null,"body":{…},"extras":[],…}}
+//! {"kind":"prov_edge","record":{"source":"…","target":"…","kind":"part_of"}}
 //! ```
 //!
 //! Each record kind has its own layout (the store's public record types, serialised with
 //! serde), so a new kind (provenance edges, revisions, samples…) is a new `kind` value and a
 //! reader that does not know it fails with a message naming the line and the kind instead of
 //! misreading it. The header's `version` changes only when an existing kind's layout changes
-//! incompatibly. Records come in dependency order (campaigns, blobs, experiments, planner
-//! states), so an import can write them as it reads them: export and import both stream, one
+//! incompatibly (adding the provenance kinds did not change it: version-1 files without them
+//! still import, their experiments then have no graph records). Records come in dependency
+//! order (campaigns, blobs, experiments, planner states, provenance record versions by lab id
+//! then version — so a revision follows the version it revises — and provenance edges), so an import can write them as it reads them: export and import both stream, one
 //! record in memory at a time (plus one page of database rows on export).
 //!
 //! Export → import into an empty store → export gives the same file (ids, lab ids, statuses,
 //! timestamps and values are kept bit for bit), on either database and either blob storage.
 //! An import is one database transaction: rejected input, a reader error or a crash part-way
 //! leaves the store exactly as before.
+//!
+//! ## Importing tables
+//!
+//! [`table`] imports past experiments from a CSV table with a column mapping (TOML): each row
+//! becomes a completed experiment of a new or existing campaign, with units converted and
+//! bounds checked; see its docs for the mapping format.
 //!
 //! ## Other export formats
 //!
@@ -40,9 +50,11 @@
 
 mod csv;
 mod gemd;
+pub mod table;
 
 use crate::error::{Result, StoreError};
 use crate::records::{CampaignRecord, ExperimentRecord};
+use crate::store::provenance::{LineageEdge, ProvRecord};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -52,7 +64,14 @@ pub const EXCHANGE_FORMAT: &str = "athanor-exchange";
 /// The newest exchange-format version this build writes and reads.
 pub const EXCHANGE_VERSION: u32 = 1;
 /// The record kinds of this version, in the order an export writes them.
-pub const RECORD_KINDS: [&str; 4] = ["campaign", "blob", "experiment", "planner_state"];
+pub const RECORD_KINDS: [&str; 6] = [
+    "campaign",
+    "blob",
+    "experiment",
+    "planner_state",
+    "prov_record",
+    "prov_edge",
+];
 
 /// The first line of an exchange file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +97,11 @@ pub enum ExchangeRecord {
     Experiment(ExperimentRecord),
     /// The planner state recorded after an experiment finished.
     PlannerState(PlannerStateEntry),
+    /// One version of a provenance record (all versions are exported, oldest first, with
+    /// their status, `latest` flag, `previous_id`, revision note, body and extras).
+    ProvRecord(ProvRecord),
+    /// A provenance edge (source → target, kind), between records of the file or the store.
+    ProvEdge(LineageEdge),
 }
 
 impl ExchangeRecord {
@@ -88,6 +112,8 @@ impl ExchangeRecord {
             ExchangeRecord::Blob(_) => "blob",
             ExchangeRecord::Experiment(_) => "experiment",
             ExchangeRecord::PlannerState(_) => "planner_state",
+            ExchangeRecord::ProvRecord(_) => "prov_record",
+            ExchangeRecord::ProvEdge(_) => "prov_edge",
         }
     }
 }
@@ -139,12 +165,23 @@ pub struct ImportSummary {
     pub experiments: u64,
     /// Planner states imported.
     pub planner_states: u64,
+    /// Provenance record versions imported.
+    #[serde(default)]
+    pub prov_records: u64,
+    /// Provenance edges imported.
+    #[serde(default)]
+    pub prov_edges: u64,
 }
 
 impl ImportSummary {
     /// All records imported.
     pub fn total(&self) -> u64 {
-        self.campaigns + self.blobs + self.experiments + self.planner_states
+        self.campaigns
+            + self.blobs
+            + self.experiments
+            + self.planner_states
+            + self.prov_records
+            + self.prov_edges
     }
 }
 

@@ -1,0 +1,288 @@
+//! Bulk ingest: many finished experiments (each with its measurements and result values) in one
+//! transaction, written with multi-row `INSERT`s.
+//!
+//! The per-record paths (`record_completed`, `import_records`) run one statement per row: an
+//! experiment with a measurement and ten values is about sixteen statements, and on PostgreSQL
+//! sixteen round trips. Here rows are validated as they arrive, collected per table for
+//! [`INGEST_BATCH`] experiments and written with one statement per table and batch (see
+//! `backend::insert_rows`), in foreign-key order (experiments, then their recipe values,
+//! measurements and results). The stored rows and indexes are exactly those of the per-record
+//! paths.
+
+use super::{
+    check_and_register_measurement_blob, check_not_blank, check_quantity, insert_analysis,
+    insert_steps, origin_str, query_rows, to_json, to_json_infallible, ExperimentRow, StepKind,
+};
+use crate::backend::{insert_rows, params, Tx, Value};
+use crate::error::{db_boxed, Result, StoreError};
+use crate::objects::ObjectStorage;
+use crate::records::ExperimentRecord;
+use crate::store::Store;
+use athanor_model::ids::new_id;
+use std::collections::BTreeSet;
+
+/// Experiments collected before their rows are written (a few thousand rows per table).
+pub(crate) const INGEST_BATCH: usize = 500;
+
+impl Store {
+    /// Writes finished (or planned/failed) experiments of existing campaigns, keeping their
+    /// ids, lab ids, statuses and timestamps, in ONE write transaction: the bulk path for a lab
+    /// that has many measurements to record at once (instrument back-logs, migrations, the
+    /// `athanor bench store` ingest figure). Returns the number of experiments written.
+    ///
+    /// Every experiment is checked as [`Store::import_records`] checks it (its campaign must be
+    /// in the store, numbers finite, names non-empty, referenced blobs stored with the stated
+    /// size); if any is rejected, or the iterator yields an error, nothing is written. Ids and
+    /// `(campaign, seq)` pairs that already exist are errors (the database's unique keys).
+    /// Memory stays bounded: rows are written every [`INGEST_BATCH`] experiments. Planner
+    /// states are not part of an experiment record and are not written (as with an import,
+    /// where they are records of their own).
+    pub fn ingest_experiments(
+        &self,
+        experiments: impl IntoIterator<Item = Result<ExperimentRecord>>,
+    ) -> Result<u64> {
+        self.backend.write("ingest experiments", |tx| {
+            let mut batch = Batch::default();
+            let mut known_campaigns = BTreeSet::new();
+            let mut count = 0u64;
+            for experiment in experiments {
+                let experiment = experiment?;
+                count += 1;
+                let label = format!("ingested experiment {count} ({})", experiment.lab_id);
+                if !known_campaigns.contains(&experiment.campaign_id) {
+                    check_campaign(tx, &experiment.campaign_id, &label)?;
+                    known_campaigns.insert(experiment.campaign_id.clone());
+                }
+                batch.add(tx, &self.objects, experiment, &label)?;
+                if batch.experiments.len() >= INGEST_BATCH {
+                    batch.flush(tx)?;
+                }
+            }
+            batch.flush(tx)?;
+            Ok(count)
+        })
+    }
+
+    /// Runs fixed SQL statements (SQLite placeholders, no parameters) in one write
+    /// transaction: the benchmark's bulk graph builder (`bench::build_lineage_graph`), which
+    /// writes a million rows with `INSERT … SELECT` instead of a million API calls.
+    pub(crate) fn execute_bulk_sql(&self, what: &str, statements: &[String]) -> Result<()> {
+        self.backend.write(what, |tx| {
+            for sql in statements {
+                tx.execute(sql, &[])
+                    .map_err(db_boxed(format!("{what}: {sql}")))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The campaign must already be in the store (ingest writes experiments, not campaigns).
+fn check_campaign(tx: &mut dyn Tx, campaign_id: &str, label: &str) -> Result<()> {
+    let known = query_rows(
+        tx,
+        "SELECT lab_id FROM campaigns WHERE id = ?1",
+        params![campaign_id],
+        &format!("look up the campaign of {label}"),
+        |row| row.text(0),
+    )?;
+    if known.is_empty() {
+        return Err(StoreError::invalid(
+            label,
+            "campaign_id",
+            format!("campaign {campaign_id} is not in the store"),
+        ));
+    }
+    Ok(())
+}
+
+/// Rows of up to [`INGEST_BATCH`] experiments, one flat value list per table.
+#[derive(Default)]
+struct Batch {
+    /// The experiments themselves (steps and analyses are written per row after the flush of
+    /// their experiment rows, since they reference them).
+    experiments: Vec<ExperimentRecord>,
+    experiment_rows: Vec<Value>,
+    recipe_values: Vec<Value>,
+    measurements: Vec<Value>,
+    results: Vec<Value>,
+    /// The first experiment's label, to name the batch in database errors.
+    first_label: Option<String>,
+}
+
+const EXPERIMENT_COLUMNS: &[&str] = &[
+    "id",
+    "lab_id",
+    "campaign_id",
+    "seq",
+    "status",
+    "recipe_json",
+    "planner_note_json",
+    "failure",
+    "planned_at",
+    "completed_at",
+];
+const RECIPE_VALUE_COLUMNS: &[&str] = &["experiment_id", "name", "value", "unit"];
+const MEASUREMENT_COLUMNS: &[&str] = &[
+    "id",
+    "experiment_id",
+    "position",
+    "technique",
+    "instrument",
+    "blob_hash",
+    "blob_media_type",
+    "blob_file_name",
+    "conditions_json",
+];
+const RESULT_COLUMNS: &[&str] = &[
+    "experiment_id",
+    "position",
+    "name",
+    "value",
+    "std",
+    "unit",
+    "origin",
+    "method",
+];
+
+impl Batch {
+    /// Validates one experiment and queues its rows.
+    fn add(
+        &mut self,
+        tx: &mut dyn Tx,
+        objects: &ObjectStorage,
+        experiment: ExperimentRecord,
+        label: &str,
+    ) -> Result<()> {
+        check_not_blank(label, "id", &experiment.id)?;
+        check_not_blank(label, "planned_at", &experiment.planned_at)?;
+        for (name, quantity) in &experiment.recipe.parameters {
+            check_quantity(label, &format!("recipe parameter '{name}'"), quantity)?;
+        }
+        self.experiment_rows.extend([
+            Value::from(&experiment.id),
+            Value::from(&experiment.lab_id),
+            Value::from(&experiment.campaign_id),
+            Value::from(experiment.seq),
+            Value::from(experiment.status.as_str()),
+            Value::from(to_json(&experiment.recipe, label, "recipe")?),
+            Value::from(to_json(&experiment.planner_note, label, "planner note")?),
+            Value::from(experiment.failure.as_deref()),
+            Value::from(&experiment.planned_at),
+            Value::from(experiment.completed_at.as_deref()),
+        ]);
+        for (name, quantity) in &experiment.recipe.parameters {
+            self.recipe_values.extend([
+                Value::from(&experiment.id),
+                Value::from(name),
+                Value::from(quantity.value),
+                Value::from(&quantity.unit),
+            ]);
+        }
+        for (index, measurement) in experiment.measurements.iter().enumerate() {
+            let record = format!(
+                "{label} measurement {} ({})",
+                index + 1,
+                measurement.technique
+            );
+            check_not_blank(&record, "technique", &measurement.technique)?;
+            check_not_blank(&record, "instrument", &measurement.instrument)?;
+            if let Some(blob) = &measurement.blob {
+                // Registers the blob row now: it precedes the measurement rows of the flush.
+                check_and_register_measurement_blob(tx, objects, blob, &record)?;
+            }
+            self.measurements.extend([
+                Value::from(new_id()),
+                Value::from(&experiment.id),
+                Value::from(index),
+                Value::from(&measurement.technique),
+                Value::from(&measurement.instrument),
+                Value::from(measurement.blob.as_ref().map(|b| &b.hash)),
+                Value::from(measurement.blob.as_ref().map(|b| &b.media_type)),
+                Value::from(measurement.blob.as_ref().map(|b| &b.file_name)),
+                Value::from(to_json_infallible(&measurement.conditions)),
+            ]);
+        }
+        for (index, result) in experiment.results.iter().enumerate() {
+            let record = format!("{label} result {} ({})", index + 1, result.name);
+            check_not_blank(&record, "name", &result.name)?;
+            check_not_blank(&record, "method", &result.method)?;
+            check_quantity(&record, "value", &result.quantity)?;
+            self.results.extend([
+                Value::from(&experiment.id),
+                Value::from(index),
+                Value::from(&result.name),
+                Value::from(result.quantity.value),
+                Value::from(result.quantity.std),
+                Value::from(&result.quantity.unit),
+                Value::from(origin_str(result.origin)),
+                Value::from(&result.method),
+            ]);
+        }
+        if self.first_label.is_none() {
+            self.first_label = Some(label.to_string());
+        }
+        self.experiments.push(experiment);
+        Ok(())
+    }
+
+    /// Writes the queued rows (experiments first: the other tables reference them).
+    fn flush(&mut self, tx: &mut dyn Tx) -> Result<()> {
+        let Some(first) = self.first_label.take() else {
+            return Ok(());
+        };
+        let what = format!(
+            "insert a batch of {} experiments starting with {first}",
+            self.experiments.len()
+        );
+        for (table, columns, values) in [
+            ("experiments", EXPERIMENT_COLUMNS, &self.experiment_rows),
+            ("recipe_values", RECIPE_VALUE_COLUMNS, &self.recipe_values),
+            ("measurements", MEASUREMENT_COLUMNS, &self.measurements),
+            ("results", RESULT_COLUMNS, &self.results),
+        ] {
+            insert_rows(tx, table, columns, values)
+                .map_err(db_boxed(format!("{what} ({table})")))?;
+        }
+        for experiment in self.experiments.drain(..) {
+            let label = format!("experiment {}", experiment.lab_id);
+            insert_steps(
+                tx,
+                &experiment.id,
+                &label,
+                StepKind::Spec,
+                &experiment.spec_steps,
+            )?;
+            insert_steps(
+                tx,
+                &experiment.id,
+                &label,
+                StepKind::Run,
+                &experiment.run_steps,
+            )?;
+            if experiment.analyses.is_empty() {
+                continue;
+            }
+            let row = ExperimentRow {
+                id: experiment.id.clone(),
+                lab_id: experiment.lab_id.clone(),
+                campaign_id: experiment.campaign_id.clone(),
+                seq: experiment.seq,
+                status: experiment.status.as_str().to_string(),
+                recipe_json: String::new(),
+                planner_note_json: String::new(),
+                failure: experiment.failure.clone(),
+                planned_at: experiment.planned_at.clone(),
+                completed_at: experiment.completed_at.clone(),
+            };
+            for (index, analysis) in experiment.analyses.iter().enumerate() {
+                insert_analysis(tx, &row, index, analysis)?;
+            }
+        }
+        self.experiment_rows.clear();
+        self.recipe_values.clear();
+        self.measurements.clear();
+        self.results.clear();
+        Ok(())
+    }
+}
