@@ -4,6 +4,14 @@
 //! anything is written: unknown keys and parameters, units that do not fit (a temperature given
 //! in nm), ranges the instrument cannot run, and safety limits that leave nothing to search.
 //! Every error names the field and, where the file says it, the line.
+//!
+//! An optional `[prior]` table names another campaign in the same data directory (typically
+//! one created by `athanor data import`) whose finished experiments seed this one:
+//!
+//! ```toml
+//! [prior]
+//! campaign = "C0001"   # id or lab id
+//! ```
 
 use athanor_model::units::Unit;
 use athanor_model::{ParameterDef, Quantity};
@@ -149,6 +157,11 @@ pub struct Campaign {
     pub imaging: ImagingSettings,
     /// Notes produced while validating (e.g. a range clipped by a limit).
     pub notes: Vec<String>,
+    /// Another campaign (id or lab id, e.g. one created by `athanor data import`) whose finished
+    /// experiments the planner is told before its first suggestion (`[prior] campaign = "C0001"`).
+    /// They count toward the initial design but not toward the budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_campaign: Option<String>,
 }
 
 impl Campaign {
@@ -184,6 +197,14 @@ struct RawFile {
     limit: Vec<Spanned<RawLimit>>,
     #[serde(default)]
     imaging: Option<RawImaging>,
+    #[serde(default)]
+    prior: Option<RawPrior>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrior {
+    campaign: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -735,6 +756,17 @@ pub fn parse_campaign(text: &str, file: &str) -> Result<Campaign, CampaignError>
         }
     };
 
+    let prior_campaign = match raw.prior {
+        None => None,
+        Some(p) if p.campaign.get_ref().trim().is_empty() => {
+            return ctx.err(
+                p.campaign.span(),
+                "prior.campaign must name a campaign (its id or lab id, e.g. \"C0001\")".into(),
+            )
+        }
+        Some(p) => Some(p.campaign.get_ref().trim().to_string()),
+    };
+
     Ok(Campaign {
         name,
         description: raw.campaign.description,
@@ -749,6 +781,7 @@ pub fn parse_campaign(text: &str, file: &str) -> Result<Campaign, CampaignError>
         limits,
         imaging,
         notes,
+        prior_campaign,
     })
 }
 
@@ -758,5 +791,38 @@ fn describe_limit(min: Option<f64>, max: Option<f64>, unit: &str) -> String {
         (Some(a), None) => format!("min {a} {unit}"),
         (None, Some(b)) => format!("max {b} {unit}"),
         (None, None) => "no bound".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_text() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/qd-620nm.toml");
+        std::fs::read_to_string(path).expect("the example campaign exists")
+    }
+
+    #[test]
+    fn prior_campaign_is_parsed_and_changes_the_identity() {
+        let plain = parse_campaign(&example_text(), "plain.toml").unwrap();
+        assert_eq!(plain.prior_campaign, None);
+        let seeded_text = format!("{}\n[prior]\ncampaign = \" C0001 \"\n", example_text());
+        let seeded = parse_campaign(&seeded_text, "seeded.toml").unwrap();
+        assert_eq!(seeded.prior_campaign.as_deref(), Some("C0001"));
+        // A seeded campaign is a different campaign from the unseeded one in the store.
+        assert_ne!(plain.content_hash(), seeded.content_hash());
+        // Without a prior the serialised form (and so the hash of existing campaigns) has no
+        // trace of the key.
+        assert!(!serde_json::to_string(&plain).unwrap().contains("prior"));
+    }
+
+    #[test]
+    fn empty_or_unknown_prior_keys_are_rejected() {
+        let empty = format!("{}\n[prior]\ncampaign = \"  \"\n", example_text());
+        let err = parse_campaign(&empty, "empty.toml").unwrap_err();
+        assert!(err.message.contains("prior.campaign"), "{}", err.message);
+        let unknown = format!("{}\n[prior]\ncampagin = \"C0001\"\n", example_text());
+        assert!(parse_campaign(&unknown, "typo.toml").is_err());
     }
 }

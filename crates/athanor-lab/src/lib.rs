@@ -51,6 +51,10 @@ pub enum LabError {
     /// An analysis found nothing to measure (recorded as a failed experiment, not fatal).
     #[error("analysis: {0}")]
     Analysis(String),
+    /// The prior campaign named by `[prior] campaign` is missing or does not fit the campaign
+    /// (a parameter or objective it lacks or measures in an incompatible unit).
+    #[error("prior campaign: {0}")]
+    Prior(String),
     /// Stored data contradict each other.
     #[error("inconsistent data: {0}")]
     Inconsistent(String),
@@ -59,6 +63,6 @@ pub enum LabError {
 impl LabError {
     /// Whether the error is the user's input (exit code 2) rather than a failure (exit code 1).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, LabError::Campaign(_))
+        matches!(self, LabError::Campaign(_) | LabError::Prior(_))
     }
 }

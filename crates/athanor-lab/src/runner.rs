@@ -10,6 +10,15 @@
 //! completed one is never repeated, and the planner is restored from the state saved with the
 //! last completed experiment. Because suggestions are a pure function of (campaign, seed,
 //! observations), an interrupted campaign ends exactly where an uninterrupted one would.
+//!
+//! Past experiments seed a campaign through `[prior] campaign = "C0001"` (e.g. a campaign made
+//! by `athanor data import`): its finished experiments, with recipes converted to this
+//! campaign's parameter units, are told to the planner before this campaign's own experiments.
+//! They count toward the initial design (the planner sees them as observations) but not toward
+//! the budget, and the best experiment reported is always one of this campaign's own. When the
+//! saved planner state does not hold exactly the prior and finished experiments (none saved,
+//! rows imported into this campaign, a prior that gained experiments), the observations are
+//! rebuilt from the store instead of trusting the state.
 
 use crate::analysis::{analyze_micrograph, analyze_spectrum, Derived};
 use crate::campaign::Campaign;
@@ -222,6 +231,89 @@ pub fn best_experiment(
     best
 }
 
+/// The planner's view of one finished experiment of this campaign: `x` from the stored recipe
+/// in the parameters' order and units, `y` per objective; failed when nothing was measured.
+fn observation_of(campaign: &Campaign, e: &ExperimentRecord) -> Result<Observation, LabError> {
+    let x = x_from(campaign, &e.recipe)?;
+    let y = if e.status == ExperimentStatus::Failed {
+        vec![None; campaign.objectives.len()]
+    } else {
+        objective_values(campaign, &properties_of(e))
+    };
+    let failed = y.iter().all(Option::is_none);
+    Ok(Observation { x, y, failed })
+}
+
+/// The finished experiments of the campaign named by `[prior] campaign`, as observations
+/// (with each experiment's lab id, for messages). Parameter values are converted to the
+/// campaign's units; a missing parameter or an incompatible unit is an error naming both.
+fn prior_observations(
+    campaign: &Campaign,
+    store: &Store,
+    campaign_id: Option<&str>,
+) -> Result<Vec<(String, Observation)>, LabError> {
+    let Some(name) = &campaign.prior_campaign else {
+        return Ok(Vec::new());
+    };
+    let prior = store.campaign(name)?.ok_or_else(|| {
+        LabError::Prior(format!(
+            "no campaign `{name}` in {}",
+            store.data_dir().display()
+        ))
+    })?;
+    if campaign_id == Some(prior.id.as_str()) {
+        return Err(LabError::Prior(format!(
+            "campaign {} cannot be its own prior",
+            prior.lab_id
+        )));
+    }
+    let mut finished: Vec<ExperimentRecord> = store
+        .experiments(&prior.id)?
+        .into_iter()
+        .filter(|e| e.status != ExperimentStatus::Planned)
+        .collect();
+    finished.sort_by_key(|e| e.seq);
+    let mut observations = Vec::with_capacity(finished.len());
+    for e in &finished {
+        let x = campaign
+            .parameters
+            .iter()
+            .map(|p| match e.recipe.get_in(&p.name, &p.unit) {
+                None => Err(LabError::Prior(format!(
+                    "{}: experiment {} has no value for parameter `{}`",
+                    prior.lab_id, e.lab_id, p.name
+                ))),
+                Some(Err(err)) => Err(LabError::Prior(format!(
+                    "{}: experiment {}: parameter `{}` cannot be converted to {}: {err}",
+                    prior.lab_id, e.lab_id, p.name, p.unit
+                ))),
+                Some(Ok(v)) => Ok(v),
+            })
+            .collect::<Result<Vec<f64>, LabError>>()?;
+        let properties = properties_of(e);
+        for o in &campaign.objectives {
+            let (Some(q), Ok(unit)) = (properties.get(&o.objective.name), Unit::parse(&o.unit))
+            else {
+                continue;
+            };
+            if let Err(err) = q.to_unit(&unit) {
+                return Err(LabError::Prior(format!(
+                    "{}: experiment {}: result `{}` cannot be converted to {}: {err}",
+                    prior.lab_id, e.lab_id, o.objective.name, o.unit
+                )));
+            }
+        }
+        let y = if e.status == ExperimentStatus::Failed {
+            vec![None; campaign.objectives.len()]
+        } else {
+            objective_values(campaign, &properties)
+        };
+        let failed = y.iter().all(Option::is_none);
+        observations.push((e.lab_id.clone(), Observation { x, y, failed }));
+    }
+    Ok(observations)
+}
+
 /// Runs (or resumes) a campaign until its budget is spent or its target is met.
 pub fn run_campaign(
     campaign: &Campaign,
@@ -229,7 +321,10 @@ pub fn run_campaign(
     observer: &mut dyn FnMut(Event),
 ) -> Result<CampaignSummary, LabError> {
     let hash = campaign.content_hash();
-    let record = match store.find_campaign(&campaign.name, &hash, campaign.seed)? {
+    let existing = store.find_campaign(&campaign.name, &hash, campaign.seed)?;
+    // The prior is checked before a new campaign is created, so a bad one leaves no trace.
+    let prior = prior_observations(campaign, store, existing.as_ref().map(|r| r.id.as_str()))?;
+    let record = match existing {
         Some(r) => r,
         None => store.create_campaign(&NewCampaign {
             name: campaign.name.clone(),
@@ -244,17 +339,34 @@ pub fn run_campaign(
     let done = |e: &ExperimentRecord| e.status != ExperimentStatus::Planned;
     let finished = experiments.iter().filter(|e| done(e)).count() as u32;
 
-    let mut planner = match store.latest_planner_state(&record.id)? {
-        Some((_, json)) => Planner::from_json(&json)?,
-        None => Planner::new(planner_config(campaign))?,
+    // The saved state is used when it holds exactly the prior and the finished experiments (an
+    // ordinary resume: bit-identical). Otherwise (no saved state, experiments imported into
+    // this campaign, a prior campaign that gained experiments) the observations are rebuilt
+    // from the store, in the order the planner would have been told them.
+    let saved = match store.latest_planner_state(&record.id)? {
+        Some((_, json)) => Some(Planner::from_json(&json)?),
+        None => None,
     };
-    if planner.observations().len() as u32 != finished {
-        return Err(LabError::Inconsistent(format!(
-            "campaign {}: the saved planner state holds {} observations but {finished} experiments are finished",
-            record.lab_id,
-            planner.observations().len()
-        )));
-    }
+    let expected = prior.len() + finished as usize;
+    let mut planner = match saved {
+        Some(p) if p.observations().len() == expected => p,
+        _ => {
+            let mut planner = Planner::new(planner_config(campaign))?;
+            for (lab_id, obs) in prior {
+                planner.tell(obs).map_err(|e| {
+                    LabError::Prior(format!(
+                        "experiment {lab_id} cannot be told to the planner: {e}"
+                    ))
+                })?;
+            }
+            let mut own: Vec<&ExperimentRecord> = experiments.iter().filter(|e| done(e)).collect();
+            own.sort_by_key(|e| e.seq);
+            for e in own {
+                planner.tell(observation_of(campaign, e)?)?;
+            }
+            planner
+        }
+    };
     observer(Event::Started {
         campaign: record.clone(),
         completed: finished,
