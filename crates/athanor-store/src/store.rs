@@ -449,6 +449,22 @@ fn create_campaign_in(tx: &mut dyn Tx, new: &NewCampaign) -> Result<CampaignReco
         status: CampaignStatus::Running,
         created_at: now_rfc3339(),
     };
+    insert_campaign_row(
+        tx,
+        &campaign,
+        lab_number,
+        format!("insert campaign {}", campaign.lab_id),
+    )?;
+    Ok(campaign)
+}
+
+/// Writes one `campaigns` row: the one INSERT that both creating and importing a campaign use.
+fn insert_campaign_row(
+    tx: &mut dyn Tx,
+    campaign: &CampaignRecord,
+    lab_number: i64,
+    operation: String,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO campaigns (id, lab_number, lab_id, name, seed, config_hash, \
          config_text, budget, status, created_at) \
@@ -466,8 +482,8 @@ fn create_campaign_in(tx: &mut dyn Tx, new: &NewCampaign) -> Result<CampaignReco
             &campaign.created_at,
         ],
     )
-    .map_err(db_boxed(format!("insert campaign {}", campaign.lab_id)))?;
-    Ok(campaign)
+    .map_err(db_boxed(operation))?;
+    Ok(())
 }
 
 /// `record_planned`'s work inside a write transaction (also used by table imports).

@@ -387,26 +387,12 @@ fn import_campaign(tx: &mut dyn Tx, campaign: &CampaignRecord, label: &str) -> R
                 format!("'{}' is not a campaign lab id like C0001", campaign.lab_id),
             )
         })?;
-    tx.execute(
-        "INSERT INTO campaigns (id, lab_number, lab_id, name, seed, config_hash, config_text, \
-         budget, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            &campaign.id,
-            lab_number,
-            &campaign.lab_id,
-            &campaign.name,
-            campaign.seed.to_string(),
-            &campaign.config_hash,
-            &campaign.config_text,
-            campaign.budget,
-            campaign.status.as_str(),
-            &campaign.created_at,
-        ],
+    insert_campaign_row(
+        tx,
+        campaign,
+        lab_number,
+        format!("insert {record} (does the store already hold it?)"),
     )
-    .map_err(db_boxed(format!(
-        "insert {record} (does the store already hold it?)"
-    )))?;
-    Ok(())
 }
 
 fn import_planner_state(tx: &mut dyn Tx, state: &PlannerStateEntry, label: &str) -> Result<()> {
