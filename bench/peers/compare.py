@@ -6,8 +6,12 @@ written by ``run_peers.py`` in the same directory, then prints per problem the m
 best-so-far log10 regret, the median AUC (mean log10 regret over all evaluations; lower is
 better) and, where known, the median per-suggestion latency of every planner; runs paired
 Wilcoxon signed-rank tests (scipy, two-sided, ``zero_method="zsplit"``) of Athanor against each
-peer on the final regret and on the AUC over all (problem, seed) pairs, and counts per problem
-the seeds Athanor wins / ties / loses (tie: |Δ final log10 regret| ≤ ``--tie``). Writes
+peer on the final regret and on the AUC over all (problem, seed) pairs and per problem, and counts
+per problem the seeds Athanor wins / ties / loses (tie: |Δ final log10 regret| ≤ ``--tie``).
+The acceptance summary counts, per peer and separately for the noise-free and the noisy
+problems, those where Athanor is *no worse* (neither the final regret nor the AUC is
+significantly worse: per-problem Wilcoxon p < ``--alpha`` with a positive median Δ) and
+*better* (no worse, and significantly better on at least one of the two). Writes
 ``regret-curves.png`` (median curves, one panel per problem) when matplotlib is available, and
 ends with one JSON line of the figures.
 
@@ -126,6 +130,7 @@ def main(argv=None):
     ap.add_argument("--ours-log", help="stdout of bench (for Athanor's per-problem ask ms)")
     ap.add_argument("--tie", type=float, default=0.1, help="|Δ log10 regret| counted as a tie")
     ap.add_argument("--plot", default="regret-curves.png", help="PNG name inside dir")
+    ap.add_argument("--alpha", type=float, default=0.05, help="significance level per problem")
     args = ap.parse_args(argv)
 
     directory = Path(args.dir)
@@ -141,7 +146,10 @@ def main(argv=None):
     paired = {p: {"final": ([], []), "auc": ([], [])} for p in peers}
     for problem in problems:
         print(f"\n== {problem}")
-        print(f"{'planner':<16} {'runs':>4} {'median final':>13} {'median AUC':>11} {'ask ms':>8} {'W/T/L vs ours':>14}")
+        print(
+            f"{'planner':<16} {'runs':>4} {'median final':>13} {'median AUC':>11} {'ask ms':>8} "
+            f"{'W/T/L vs ours':>14} {'Δfinal':>7} {'p final':>8} {'ΔAUC':>7} {'p AUC':>8}"
+        )
         ours_runs = planners[OURS].get(problem, [])
         row_figures = {}
         for name in planners:
@@ -150,8 +158,11 @@ def main(argv=None):
             fm, am = median([final(c) for c in ok]), median([auc(c) for c in ok])
             ask = latencies.get(name, {}).get(problem, float("nan"))
             wtl = ""
+            tests = ""
             entry = {"median_final_log10_regret": fm, "median_auc": am, "ask_ms": ask}
             if name != OURS:
+                pf = ([], [])
+                pa = ([], [])
                 wins = ties = losses = 0
                 for a, b in zip(ours_runs, runs):
                     if not a or not b:
@@ -167,11 +178,27 @@ def main(argv=None):
                     paired[name]["final"][1].append(final(b))
                     paired[name]["auc"][0].append(auc(a))
                     paired[name]["auc"][1].append(auc(b))
+                    pf[0].append(final(a))
+                    pf[1].append(final(b))
+                    pa[0].append(auc(a))
+                    pa[1].append(auc(b))
                 wtl = f"{wins}/{ties}/{losses}"
                 entry["ours_wins_ties_losses"] = [wins, ties, losses]
+                if pf[0]:
+                    d_final = median([a - b for a, b in zip(*pf)])
+                    d_auc = median([a - b for a, b in zip(*pa)])
+                    p_final, p_auc = wilcoxon(*pf), wilcoxon(*pa)
+                    entry.update(
+                        median_delta_final=d_final,
+                        wilcoxon_p_final=p_final,
+                        median_delta_auc=d_auc,
+                        wilcoxon_p_auc=p_auc,
+                    )
+                    tests = f"{d_final:>7.3f} {p_final:>8.3g} {d_auc:>7.3f} {p_auc:>8.3g}"
+
             row_figures[name] = entry
             ask_text = "-" if math.isnan(ask) else f"{ask:.1f}"
-            print(f"{name:<16} {len(ok):>4} {fm:>13.3f} {am:>11.3f} {ask_text:>8} {wtl:>14}")
+            print(f"{name:<16} {len(ok):>4} {fm:>13.3f} {am:>11.3f} {ask_text:>8} {wtl:>14} {tests}")
         figures["problems"][problem] = row_figures
 
     print("\nPaired Wilcoxon signed-rank tests, Athanor vs peer over all (problem, seed) pairs")
@@ -198,7 +225,48 @@ def main(argv=None):
         wtl = "/".join(map(str, totals))
         print(f"{name:<16} {len(fo):>5} {d_final:>8.3f} {p_final:>9.3g} {d_auc:>8.3f} {p_auc:>9.3g} {wtl:>10}")
 
+    print(
+        f"\nAcceptance per problem (per-problem Wilcoxon, alpha = {args.alpha}): "
+        "no worse = neither final nor AUC significantly worse; better = no worse and "
+        "significantly better on final or AUC"
+    )
+    print(f"{'peer':<16} {'problems':<11} {'paired':>6} {'no worse':>9} {'better':>7}  worse on")
+    figures["acceptance"] = {}
+    for name in peers:
+        for group, noisy in (("noise-free", False), ("noisy", True)):
+            verdicts = {}
+            for problem in problems:
+                entry = figures["problems"][problem].get(name, {})
+                if problem.endswith("_noisy") != noisy or "wilcoxon_p_final" not in entry:
+                    continue
+                worse = better = False
+                for metric in ("final", "auc"):
+                    p_value = entry[f"wilcoxon_p_{metric}"]
+                    delta = entry[f"median_delta_{metric}"]
+                    if not math.isnan(p_value) and p_value < args.alpha:
+                        if delta > 0:
+                            worse = True
+                        elif delta < 0:
+                            better = True
+                verdicts[problem] = "worse" if worse else ("better" if better else "tie")
+            if not verdicts:
+                continue
+            no_worse = sum(v != "worse" for v in verdicts.values())
+            better_count = sum(v == "better" for v in verdicts.values())
+            worse_list = ",".join(p for p, v in verdicts.items() if v == "worse") or "-"
+            figures["acceptance"][f"{name}/{group}"] = {
+                "paired_problems": len(verdicts),
+                "no_worse": no_worse,
+                "better": better_count,
+                "verdicts": verdicts,
+            }
+            print(
+                f"{name:<16} {group:<11} {len(verdicts):>6} {no_worse:>9} {better_count:>7}  "
+                f"{worse_list}"
+            )
+
     figures["plot"] = plot(planners, problems, directory / args.plot)
+
     if figures["plot"]:
         print(f"\nwrote {figures['plot']}")
     print(json.dumps(figures, allow_nan=True))

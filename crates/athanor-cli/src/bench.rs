@@ -37,7 +37,7 @@ pub enum BenchCommand {
     /// Store benchmark: bulk ingest rate, filtered search latency, export/import peak memory,
     /// lineage latency over a large provenance graph.
     #[command(
-        after_help = "Examples:\n  athanor bench store            # the issue's full run: 1 000 000 records\n  athanor bench store --quick    # 20 000 records, seconds\n  athanor bench store --records 100000\n  athanor bench store --database-url postgres://athanor@127.0.0.1/bench\n\nPrints a table and ends with one JSON line (sqlite_ingest_per_s, sqlite_search_ms,\nsqlite_lineage_ms, postgres_*, peak_rss_mib, lineage_ms, targets_met, ...). PostgreSQL\nruns in two fresh schemas of the given database (athanor_bench_a_PID, _b_PID; drop them\nafterwards)."
+        after_help = "Examples:\n  athanor bench store            # the issue's full run: 1 000 000 records\n  athanor bench store --quick    # 20 000 records, seconds\n  athanor bench store --records 100000\n  athanor bench store --records 100000 --format parquet\n  athanor bench store --database-url postgres://athanor@127.0.0.1/bench\n\nPrints a table and ends with one JSON line (sqlite_ingest_per_s, sqlite_search_ms,\nsqlite_lineage_ms, sqlite_export_peak_rss_mib, sqlite_import_peak_rss_mib, postgres_*,\npeak_rss_mib, lineage_ms, targets_met, ...). PostgreSQL\nruns in two fresh schemas of the given database (athanor_bench_a_PID, _b_PID; drop them\nafterwards)."
     )]
     Store {
         /// Experiments to ingest (each one measurement with 10 values); also the number of
@@ -50,6 +50,9 @@ pub enum BenchCommand {
         /// Also run on this PostgreSQL database (postgres://user@host:port/db).
         #[arg(long)]
         database_url: Option<String>,
+        /// File format of the export/import step: json (exchange format) or parquet.
+        #[arg(long, default_value = "json", value_parser = ["json", "parquet"])]
+        format: String,
     },
 }
 
@@ -68,9 +71,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             records,
             quick,
             database_url,
+            format,
         } => {
             let records = records.unwrap_or(if quick { 20_000 } else { 1_000_000 });
-            crate::store_bench::run(records, database_url)
+            crate::store_bench::run(records, database_url, &format)
         }
         BenchCommand::Campaign {
             campaign,

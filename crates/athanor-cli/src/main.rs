@@ -225,10 +225,10 @@ enum DataCommand {
     /// Import an exchange file (from `athanor data export --format json`) in one transaction:
     /// all of it or, on any error, nothing.
     #[command(
-        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n  athanor data import old-runs.csv --mapping old-runs.toml\n\nA CSV table needs --mapping (TOML): which column is which recipe parameter, result or\ncondition, in which unit (converted), with bounds, the campaign (new or existing by lab id)\nand what to do with empty cells. Errors name the row and column.\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
+        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n  athanor data import old-runs.csv --mapping old-runs.toml\n  athanor data import lab-a.parquet --data-dir new-lab\n\nA Parquet table from `athanor data export --format parquet` is recognised by its content.\nA CSV table needs --mapping (TOML): which column is which recipe parameter, result or\ncondition, in which unit (converted), with bounds, the campaign (new or existing by lab id)\nand what to do with empty cells. Errors name the row and column.\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
     )]
     Import {
-        /// The exchange file (JSON lines), or a CSV table with --mapping.
+        /// The exchange file (JSON lines), a Parquet table, or a CSV table with --mapping.
         file: PathBuf,
         /// Column mapping (TOML) for importing a CSV table of past experiments: each row
         /// becomes a completed experiment of a new or existing campaign (see
@@ -242,12 +242,13 @@ enum DataCommand {
         data: DataDirArg,
     },
     /// Export the whole store: json (lossless exchange format, re-importable), csv (one row per
-    /// experiment) or gemd (Citrine GEMD objects as JSON lines).
+    /// experiment), gemd (Citrine GEMD objects as JSON lines) or parquet (typed table, units
+    /// in the column metadata, re-importable).
     #[command(
-        after_help = "Examples:\n  athanor data export --format json --with-blobs -o lab-a.jsonl\n  athanor data export --format csv -o experiments.csv\n  athanor data export --format gemd > lab-a.gemd.jsonl\n\nExports stream: memory use does not grow with the size of the store."
+        after_help = "Examples:\n  athanor data export --format json --with-blobs -o lab-a.jsonl\n  athanor data export --format csv -o experiments.csv\n  athanor data export --format gemd > lab-a.gemd.jsonl\n  athanor data export --format parquet -o lab-a.parquet\n\nExports stream: memory use does not grow with the size of the store. Parquet: one row per\nexperiment, typed columns (recipe.NAME, NAME, NAME.std, ...) with the unit in each column's\nmetadata; raw files, planner states and the provenance graph are only in json."
     )]
     Export {
-        /// json, csv or gemd.
+        /// json, csv, gemd or parquet.
         #[arg(long, default_value = "json")]
         format: String,
         /// Write here (atomically, via OUT.partial) instead of standard output.
@@ -379,40 +380,15 @@ enum VisionCommand {
         /// Do not detect and mask data bars and scale bars (analyse them as image content).
         #[arg(long)]
         keep_annotations: bool,
+        #[command(flatten)]
+        segmenter: vision_cmd::SegmenterArgs,
     },
     /// Train the learned (U-Net) backend on an EMPS-layout dataset, CPU only; writes
     /// unet.safetensors and the record unet.json (config, seed, ids, losses) to --out.
     #[command(
         after_help = "Examples:\n  athanor vision train ../shared/datasets/emps-train --out weights/ --epochs 10 --seed 1\n  athanor vision train DIR --out /tmp/smoke --epochs 1 --max-images 2 --no-eval"
     )]
-    Train {
-        /// Dataset directory with images/ and segmaps/ (held-out ids are never trained on).
-        data: PathBuf,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-        /// Passes over the training images.
-        #[arg(long, default_value_t = 20)]
-        epochs: usize,
-        /// Seed (initialisation, crops, batch order).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Use at most this many training images.
-        #[arg(long)]
-        max_images: Option<usize>,
-        /// Training crop edge, pixels.
-        #[arg(long, default_value_t = 128)]
-        crop: usize,
-        /// Crops per step.
-        #[arg(long, default_value_t = 8)]
-        batch: usize,
-        /// Stop after this many minutes.
-        #[arg(long)]
-        minutes: Option<f64>,
-        /// Do not score the held-out split afterwards.
-        #[arg(long)]
-        no_eval: bool,
-    },
+    Train(vision_cmd::TrainOptions),
     /// Time the classical pipeline on a generated 2048×1536 8-bit micrograph with ~500
     /// particles and report the peak memory; ends with one JSON line.
     #[command(after_help = "Examples:\n  athanor vision bench\n  athanor vision bench --learned")]
@@ -426,7 +402,7 @@ enum VisionCommand {
         /// Timed runs of the classical pipeline (the median is reported).
         #[arg(long, default_value_t = 3)]
         repeats: usize,
-        /// Also time the learned backend with untrained, random weights (speed only).
+        /// Also time the learned backend (shipped weights), segmentation plus measurement.
         #[arg(long)]
         learned: bool,
     },
@@ -450,6 +426,8 @@ enum VisionCommand {
         /// Print a line per image.
         #[arg(long)]
         per_image: bool,
+        #[command(flatten)]
+        segmenter: vision_cmd::SegmenterArgs,
     },
 }
 
@@ -625,9 +603,11 @@ fn main() -> ExitCode {
             seed,
             scale_bar,
             keep_annotations,
+            segmenter,
         }) => vision_cmd::analyze_command(
             &files,
             &vision_cmd::AnalyzeOptions {
+                segmenter,
                 pixel_size_nm: pixel_size,
                 json,
                 outputs: vision_cmd::ImageOutputs {
@@ -644,28 +624,9 @@ fn main() -> ExitCode {
             fail_on_reject,
         )
         .map_err(|(code, error)| Failure { code, error }),
-        Command::Vision(VisionCommand::Train {
-            data,
-            out,
-            epochs,
-            seed,
-            max_images,
-            crop,
-            batch,
-            minutes,
-            no_eval,
-        }) => vision_cmd::train(&vision_cmd::TrainOptions {
-            data,
-            out,
-            epochs,
-            seed,
-            max_images,
-            crop,
-            batch,
-            minutes,
-            no_eval,
-        })
-        .map_err(Failure::from),
+        Command::Vision(VisionCommand::Train(options)) => {
+            vision_cmd::train(&options).map_err(Failure::from)
+        }
         Command::Vision(VisionCommand::Bench {
             width,
             height,
@@ -678,8 +639,21 @@ fn main() -> ExitCode {
             ids,
             held_out,
             per_image,
-        }) => vision_cmd::eval_dir(&dir, limit, ids.as_deref(), held_out, per_image)
+            segmenter,
+        }) => match segmenter.segmentation() {
+            Err(e) => Err(bad_input(e)),
+            Ok(segmentation) => vision_cmd::eval_dir(
+                &dir,
+                &vision_cmd::EvalOptions {
+                    limit,
+                    ids,
+                    held_out,
+                    per_image,
+                    segmentation,
+                },
+            )
             .map_err(Failure::from),
+        },
         Command::Bench(b) => bench::run(b).map_err(Failure::from),
     };
     match result {

@@ -4,10 +4,12 @@
 use crate::DataDirArg;
 use anyhow::Context;
 use athanor_store::transfer::table::{import_csv, TableMapping};
-use athanor_store::transfer::{export, import_json_lines, ExportFormat, ExportOptions};
+use athanor_store::transfer::{
+    export, import_json_lines, import_parquet, ExportFormat, ExportOptions,
+};
 use athanor_store::StoreError;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Exit code for an error: 2 when the input (file, format) was at fault, 1 otherwise.
@@ -19,8 +21,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     }
 }
 
-/// Imports an exchange file (JSON lines written by `athanor data export --format json`) in one
-/// transaction and prints what was imported.
+/// Imports an exchange file (JSON lines written by `athanor data export --format json`) or a
+/// Parquet table (`--format parquet`, recognised by its magic bytes) in one transaction and
+/// prints what was imported.
 pub fn import(
     data: &DataDirArg,
     file: &Path,
@@ -30,12 +33,19 @@ pub fn import(
     if let Some(mapping) = mapping {
         return import_table(data, file, mapping, json);
     }
-    let input = File::open(file)
+    let mut input = File::open(file)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("opening {}", file.display()))?;
+    let parquet = is_parquet(&mut input)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("reading {}", file.display()))?;
     let store = data.open()?;
-    let summary = import_json_lines(&store, BufReader::with_capacity(1 << 20, input))
-        .map_err(anyhow::Error::from)?;
+    let summary = if parquet {
+        import_parquet(&store, input)
+    } else {
+        import_json_lines(&store, BufReader::with_capacity(1 << 20, input))
+    }
+    .map_err(anyhow::Error::from)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -49,6 +59,20 @@ pub fn import(
         );
     }
     Ok(())
+}
+
+/// Whether the file starts with Parquet's magic bytes (`PAR1`); leaves it at its start.
+fn is_parquet(file: &mut File) -> std::io::Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut read = 0;
+    while read < magic.len() {
+        match file.read(&mut magic[read..])? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(read == magic.len() && magic == *b"PAR1")
 }
 
 /// Imports a CSV table with a column mapping (TOML) in one transaction: each row becomes a

@@ -9,8 +9,8 @@ use athanor_vision::annotations::{detect_annotations, mask_annotations};
 use athanor_vision::eval::{score_image, summarize, ImageScore};
 use athanor_vision::qc::{qc_verdict, Length, QcSpec};
 use athanor_vision::{
-    analyze, population_stats, AnalysisConfig, GrayImage, Polarity, PopulationConfig,
-    PopulationStats,
+    analyze, analyze_with, population_stats, AnalysisConfig, GrayImage, Polarity, PopulationConfig,
+    PopulationStats, Segmentation,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -165,9 +165,94 @@ pub struct ImageOutputs {
     pub histograms: Option<PathBuf>,
 }
 
+/// Segmentation backends selectable on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Threshold, distance transform and watershed: exact and fast on clean, separated
+    /// particles.
+    #[default]
+    Classical,
+    /// The trained U-Net: for cluttered real micrographs (uneven contrast, clusters, films).
+    Learned,
+}
+
+/// `--backend` and `--weights`, shared by `vision analyze` and `vision eval`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SegmenterArgs {
+    /// Segmentation backend.
+    #[arg(long, value_enum, default_value_t = Backend::Classical)]
+    pub backend: Backend,
+    /// U-Net weights (safetensors written by `vision train`) for --backend learned, instead
+    /// of the weights shipped in the binary.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// --backend learned: foreground probability above which a pixel belongs to a particle
+    /// (default: the value recorded with the weights' inference settings, 0.5).
+    #[arg(long)]
+    pub foreground_threshold: Option<f32>,
+    /// --backend learned: smallest dynamic (0–1, normalised distance) of a distance maximum
+    /// that starts its own particle; lower splits touching particles more eagerly.
+    #[arg(long)]
+    pub min_dynamic: Option<f64>,
+    /// --backend learned: segment again at a coarser scale while the median particle is wider
+    /// than this many pixels at the network's resolution (for fields of very large particles).
+    #[arg(long)]
+    pub rescale_above: Option<f64>,
+}
+
+impl SegmenterArgs {
+    /// Loads the chosen backend once for a whole batch.
+    pub fn segmentation(&self) -> anyhow::Result<Segmentation> {
+        use athanor_vision::learned::LearnedSegmenter;
+        let learned_only = self.weights.is_some()
+            || self.foreground_threshold.is_some()
+            || self.min_dynamic.is_some()
+            || self.rescale_above.is_some();
+        if self.backend == Backend::Classical {
+            if learned_only {
+                bail!("--weights, --foreground-threshold, --min-dynamic and --rescale-above apply only to --backend learned");
+            }
+            return Ok(Segmentation::Classical);
+        }
+        let mut segmenter = match &self.weights {
+            Some(path) => LearnedSegmenter::load(path)
+                .with_context(|| format!("loading U-Net weights {}", path.display()))?,
+            None => match athanor_vision::learned::shipped_segmenter()? {
+                Some(segmenter) => segmenter,
+                None => bail!(
+                    "this build ships no U-Net weights; pass --weights FILE (from `athanor vision train`)"
+                ),
+            },
+        };
+        if let Some(t) = self.foreground_threshold {
+            if !(t > 0.0 && t < 1.0) {
+                bail!(
+                    "--foreground-threshold {t}: expected a probability strictly between 0 and 1"
+                );
+            }
+            segmenter.config.foreground_threshold = t;
+        }
+        if let Some(d) = self.min_dynamic {
+            if !(d > 0.0 && d < 1.0) {
+                bail!("--min-dynamic {d}: expected a value strictly between 0 and 1");
+            }
+            segmenter.config.min_dynamic = d;
+        }
+        if let Some(px) = self.rescale_above {
+            if !(px.is_finite() && px >= 8.0) {
+                bail!("--rescale-above {px}: expected a diameter of at least 8 pixels");
+            }
+            segmenter.config.max_particle_px = Some(px);
+        }
+        Ok(Segmentation::Learned(std::sync::Arc::new(segmenter)))
+    }
+}
+
 /// Settings of `vision analyze` besides the files.
 #[derive(Debug, Clone, Default)]
 pub struct AnalyzeOptions {
+    /// Segmentation backend.
+    pub segmenter: SegmenterArgs,
     /// nm per pixel, overriding the files' calibration.
     pub pixel_size_nm: Option<f64>,
     /// One JSON document instead of lines.
@@ -387,41 +472,20 @@ fn label_png(labels: &[u32], width: usize, height: usize) -> anyhow::Result<Vec<
 fn overlay_png(
     image: &GrayImage,
     analysis: &athanor_vision::ImageAnalysis,
+    pixel_size_nm: Option<f64>,
 ) -> anyhow::Result<Vec<u8>> {
-    let gray = preview_gray(image);
-    let (w, h) = (analysis.width, analysis.height);
-    let edge: std::collections::BTreeSet<u32> = analysis
-        .particles
-        .iter()
-        .filter(|p| p.touches_edge)
-        .map(|p| p.label)
-        .collect();
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for y in 0..h {
-        for x in 0..w {
-            let l = analysis.labels[y * w + x];
-            let outline = l != 0
-                && [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)]
-                    .iter()
-                    .any(|(dx, dy)| {
-                        let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                        nx < 0
-                            || ny < 0
-                            || nx >= w as i64
-                            || ny >= h as i64
-                            || analysis.labels[ny as usize * w + nx as usize] != l
-                    });
-            let g = gray[y * w + x];
-            rgb.extend_from_slice(&match (outline, edge.contains(&l)) {
-                (true, false) => [40, 220, 60],
-                (true, true) => [255, 150, 30],
-                _ => [g, g, g],
-            });
-        }
-    }
+    use athanor_vision::overlay::{render_overlay, OverlayOptions};
+    let rgb = render_overlay(
+        &preview_gray(image),
+        analysis,
+        &OverlayOptions {
+            ids: true,
+            pixel_size_nm,
+        },
+    );
     Ok(athanor_formats::png::write_png(
-        w,
-        h,
+        analysis.width,
+        analysis.height,
         athanor_formats::png::PngLayout::Rgb8,
         &rgb,
     )?)
@@ -444,6 +508,7 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let spec = options.spec.as_deref().map(read_spec).transpose()?;
+    let segmentation = options.segmenter.segmentation()?;
     let scale_bar_nm = options
         .scale_bar
         .as_ref()
@@ -482,7 +547,8 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
             polarity: Polarity::Auto,
             ..AnalysisConfig::default()
         };
-        let mut a = analyze(&image, &config).with_context(|| path.display().to_string())?;
+        let mut a = analyze_with(&image, &config, &segmentation)
+            .with_context(|| path.display().to_string())?;
         if let Some(bar) = annotations.data_bar {
             a.notes.push(format!(
                 "data bar: rows {}.. cut off before the analysis",
@@ -539,7 +605,7 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
             write(
                 &outputs.overlays,
                 format!("{stem}.overlay.png"),
-                &overlay_png(&image, &a)?,
+                &overlay_png(&image, &a, (calibrated != "none").then_some(size))?,
             )?;
         }
         if outputs.csv.is_some() {
@@ -712,15 +778,31 @@ fn summary_csv(docs: &[serde_json::Value]) -> anyhow::Result<Vec<u8>> {
     Ok(w.into_inner()?)
 }
 
-/// `athanor vision eval DIR`: scores the classical pipeline against instance label maps in the
+/// Settings of `vision eval`.
+#[derive(Debug, Clone, Default)]
+pub struct EvalOptions {
+    /// Only the first N images (sorted by id).
+    pub limit: Option<usize>,
+    /// Only the ids listed in this file.
+    pub ids: Option<PathBuf>,
+    /// Only the fixed held-out split.
+    pub held_out: bool,
+    /// Print a line per image.
+    pub per_image: bool,
+    /// Segmentation backend, loaded.
+    pub segmentation: Segmentation,
+}
+
+/// `athanor vision eval DIR`: scores a segmentation backend against instance label maps in the
 /// EMPS layout (`DIR/images/<id>.png`, `DIR/segmaps/<id>.png`).
-pub fn eval_dir(
-    dir: &Path,
-    limit: Option<usize>,
-    ids_file: Option<&Path>,
-    held_out: bool,
-    per_image: bool,
-) -> anyhow::Result<()> {
+pub fn eval_dir(dir: &Path, options: &EvalOptions) -> anyhow::Result<()> {
+    let (limit, ids_file, held_out, per_image) = (
+        options.limit,
+        options.ids.as_deref(),
+        options.held_out,
+        options.per_image,
+    );
+    let segmentation = &options.segmentation;
     let images_dir = dir.join("images");
     let labels_dir = dir.join("segmaps");
     if !images_dir.is_dir() || !labels_dir.is_dir() {
@@ -763,8 +845,15 @@ pub fn eval_dir(
             exclude_edge_particles: false,
             ..AnalysisConfig::default()
         };
-        let predicted = match analyze(&image.image, &config) {
-            Ok(a) => a.labels,
+        // As `vision analyze` does: data bar cut off, scale bar and panel label painted over;
+        // the cut rows count as background.
+        let annotations = detect_annotations(&image.image)?;
+        let masked = mask_annotations(&image.image, &annotations)?;
+        let predicted = match segmentation.segment(&masked, &config) {
+            Ok(mut labels) => {
+                labels.resize(truth.len(), 0);
+                labels
+            }
             Err(athanor_vision::VisionError::NoParticles { .. }) => vec![0; truth.len()],
             Err(e) => return Err(e.into()),
         };
@@ -828,7 +917,7 @@ pub fn eval_dir(
     );
     println!(
         "{}",
-        serde_json::json!({"bench": "vision-eval", "backend": "classical", "summary": summary})
+        serde_json::json!({"bench": "vision-eval", "backend": segmentation.name(), "summary": summary})
     );
     if ok.len() < ids.len() {
         bail!(
@@ -840,8 +929,9 @@ pub fn eval_dir(
     Ok(())
 }
 
-/// `athanor vision bench`: times the classical pipeline (and the learned one with untrained,
-/// randomly initialised weights) on a generated micrograph and reports the peak memory.
+/// `athanor vision bench`: times the classical pipeline (and, with `learned`, the U-Net with the
+/// shipped weights, or random ones in a build without weights) on a generated micrograph and
+/// reports the peak memory.
 pub fn bench(width: usize, height: usize, repeats: usize, learned: bool) -> anyhow::Result<()> {
     use athanor_twin::micrograph::{render_micrograph, MicrographSpec};
     use std::time::Instant;
@@ -891,12 +981,31 @@ pub fn bench(width: usize, height: usize, repeats: usize, learned: bool) -> anyh
     let classical_s = times[times.len() / 2];
     let classical_rss = crate::bench::peak_rss_mb();
     let mut learned_s = None;
+    let mut learned_found = None;
+    let mut learned_weights = "none";
     if learned {
-        use athanor_vision::learned::{LearnedSegmenter, UNet, UNetConfig};
-        let segmenter = LearnedSegmenter::new(UNet::new(UNetConfig::default(), 1)?);
-        let t = Instant::now();
-        segmenter.segment(&image)?;
-        learned_s = Some(t.elapsed().as_secs_f64());
+        use athanor_vision::learned::{shipped_segmenter, LearnedSegmenter, UNet, UNetConfig};
+        let segmenter = match shipped_segmenter()? {
+            Some(shipped) => {
+                learned_weights = "shipped";
+                shipped
+            }
+            None => {
+                learned_weights = "random";
+                LearnedSegmenter::new(UNet::new(UNetConfig::default(), 1)?)?
+            }
+        };
+        let mut learned_times = Vec::new();
+        for _ in 0..repeats.max(1) {
+            let t = Instant::now();
+            let labels = segmenter.segment(&image)?;
+            learned_found = athanor_vision::analyze_labels(&image, &labels, &config)
+                .ok()
+                .map(|a| a.particles.len());
+            learned_times.push(t.elapsed().as_secs_f64());
+        }
+        learned_times.sort_by(f64::total_cmp);
+        learned_s = Some(learned_times[learned_times.len() / 2]);
     }
     let peak = crate::bench::peak_rss_mb();
     let mb = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0} MB"));
@@ -912,7 +1021,15 @@ pub fn bench(width: usize, height: usize, repeats: usize, learned: bool) -> anyh
         mb(classical_rss)
     );
     if let Some(t) = learned_s {
-        println!("learned time (RANDOM weights) {t:.3} s   (target ≤ 3 s)");
+        println!("learned weights               {learned_weights}");
+        println!(
+            "particles found (learned)     {}",
+            learned_found.map_or("-".into(), |n| n.to_string())
+        );
+        println!(
+            "learned time (median of {})    {t:.3} s   (target ≤ 3 s, segmentation + measurement)",
+            repeats.max(1)
+        );
         println!("peak RSS after learned        {}", mb(peak));
     }
     println!(
@@ -926,7 +1043,9 @@ pub fn bench(width: usize, height: usize, repeats: usize, learned: bool) -> anyh
             "particles_found": found,
             "classical_s": classical_s,
             "classical_peak_rss_mb": classical_rss,
-            "learned_random_weights_s": learned_s,
+            "learned_s": learned_s,
+            "learned_weights": learned_weights,
+            "learned_particles_found": learned_found,
             "peak_rss_mb": peak,
         })
     );
@@ -968,25 +1087,51 @@ pub fn analyze_command(
 }
 
 /// Settings of `vision train`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct TrainOptions {
-    /// EMPS-layout dataset (`images/`, `segmaps/`); the held-out ids are never trained on.
+    /// Dataset directory with images/ and segmaps/ (held-out ids are never trained on).
     pub data: PathBuf,
-    /// Output directory for `unet.safetensors` and the record `unet.json`.
+    /// Output directory for unet.safetensors and the record unet.json.
+    #[arg(long)]
     pub out: PathBuf,
     /// Passes over the training images.
+    #[arg(long, default_value_t = 20)]
     pub epochs: usize,
-    /// Seed of initialisation, crops and batch order (reproducible for a given seed).
+    /// Seed (initialisation, crops, batch order; reproducible for a given seed).
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Use at most this many training images.
+    #[arg(long)]
     pub max_images: Option<usize>,
-    /// Square training crop edge, pixels.
+    /// Square training crop edge, pixels at the network's resolution.
+    #[arg(long, default_value_t = 128)]
     pub crop: usize,
     /// Crops per optimisation step.
+    #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    /// Stop after this many minutes.
+    /// Channels of the network's first level (doubled at every level below).
+    #[arg(long, default_value_t = athanor_vision::learned::UNetConfig::default().base_channels)]
+    pub base_channels: usize,
+    /// Resolution levels of the network.
+    #[arg(long, default_value_t = athanor_vision::learned::UNetConfig::default().depth)]
+    pub depth: usize,
+    /// Box-downsampling factor applied to images before the network (stored with the weights).
+    #[arg(long, default_value_t = athanor_vision::learned::UNetConfig::default().downsample)]
+    pub downsample: usize,
+    /// Initial learning rate (Adam).
+    #[arg(long, default_value_t = athanor_vision::learned::TrainConfig::default().learning_rate)]
+    pub learning_rate: f64,
+    /// Probability of inverting a training crop's contrast (polarity augmentation).
+    #[arg(long, default_value_t = athanor_vision::learned::TrainConfig::default().invert_probability)]
+    pub invert_probability: f64,
+    /// Stop after this many minutes (the learning-rate schedule follows the time budget).
+    #[arg(long)]
     pub minutes: Option<f64>,
-    /// Skip scoring the held-out split after training.
+    /// Rewrite checkpoint.safetensors in --out at most every this many minutes.
+    #[arg(long, default_value_t = 5.0)]
+    pub checkpoint_minutes: f64,
+    /// Do not score the held-out split afterwards.
+    #[arg(long)]
     pub no_eval: bool,
 }
 
@@ -995,18 +1140,25 @@ pub struct TrainOptions {
 pub fn train(options: &TrainOptions) -> anyhow::Result<()> {
     use athanor_vision::learned::{train, TrainConfig, TrainPaths};
     let config = TrainConfig {
+        model: athanor_vision::learned::UNetConfig {
+            base_channels: options.base_channels,
+            depth: options.depth,
+            downsample: options.downsample,
+        },
         epochs: options.epochs,
         seed: options.seed,
         crop_size: options.crop,
         batch_size: options.batch,
+        learning_rate: options.learning_rate,
         time_limit_s: options.minutes.map(|m| 60.0 * m),
-        ..TrainConfig::default()
+        invert_probability: options.invert_probability,
     };
     let paths = TrainPaths {
         data_dir: options.data.clone(),
         out_dir: options.out.clone(),
         max_images: options.max_images,
         evaluate_heldout: !options.no_eval,
+        checkpoint_every_s: Some(60.0 * options.checkpoint_minutes),
     };
     let bar = ProgressBar::new(0);
     bar.set_style(

@@ -301,6 +301,75 @@ fn train_smoke_writes_weights_and_record() {
         .collect();
     assert!(!trainable.is_empty());
     assert_eq!(record["train_ids"], serde_json::json!(trainable));
-    let weights = std::fs::read(out.join("unet.safetensors")).unwrap();
+    let weights_path = out.join("unet.safetensors");
+    let weights = std::fs::read(&weights_path).unwrap();
     assert!(weights.len() > 1000);
+
+    // The trained weights drive `vision eval` (scores for every image, the backend named).
+    let eval = run(&[
+        "vision",
+        "eval",
+        data.to_str().unwrap(),
+        "--backend",
+        "learned",
+        "--weights",
+        weights_path.to_str().unwrap(),
+        "--min-dynamic",
+        "0.3",
+    ]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let scores = last_json_line(&eval);
+    assert_eq!(scores["backend"], "learned");
+    assert_eq!(scores["summary"]["images"], 2);
+    // Learned-only settings with the classical backend, or missing weights: bad usage.
+    for bad in [
+        vec!["--weights", weights_path.to_str().unwrap()],
+        vec![
+            "--backend",
+            "learned",
+            "--weights",
+            "/nonexistent/unet.safetensors",
+        ],
+        vec!["--backend", "learned", "--foreground-threshold", "1.5"],
+    ] {
+        let mut args = vec!["vision", "eval", data.to_str().unwrap()];
+        args.extend(bad.iter().copied());
+        let refused = run(&args);
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+        assert!(!String::from_utf8_lossy(&refused.stderr).trim().is_empty());
+    }
+}
+
+#[test]
+fn shipped_weights_segment_a_micrograph_with_an_overlay() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = write_micrograph(dir.path(), "a.tif", 4);
+    let overlays = dir.path().join("overlays");
+    let out = run(&[
+        "vision",
+        "analyze",
+        image.to_str().unwrap(),
+        "--backend",
+        "learned",
+        "--json",
+        "--overlay",
+        overlays.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = doc.to_string();
+    assert!(text.contains("learned backend"), "{text}");
+    let png = std::fs::read(overlays.join("a.overlay.png")).unwrap();
+    // PNG header: IHDR width and height, big-endian, at bytes 16..24.
+    assert_eq!(&png[1..4], b"PNG");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    assert_eq!((be(&png[16..20]), be(&png[20..24])), (320, 256));
 }

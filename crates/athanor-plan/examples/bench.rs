@@ -9,7 +9,9 @@
 //!
 //! `--quick` runs 3 seeds (else 20) with half the model-based steps; `--out DIR` also writes
 //! `bench.json` and the per-seed regret curves (`curves.json`) there. `--regret-only`,
-//! `--latency-only` and `--model-steps N` (budget = initial design + N) narrow a run down.
+//! `--latency-only` and `--model-steps N` (budget = initial design + N) narrow a run down;
+//! `--problems a,b` runs only the named regret problems and `--seeds N` the first `N` seeds
+//! (seeds `0 … N−1`, paired with the same seeds of the exported designs).
 //!
 //! `--export-designs FILE` writes, for the peer-comparison harness in `bench/peers/`, the
 //! problems, initial designs and noise draws (see `athanor_plan::bench::export`);
@@ -29,6 +31,8 @@ struct Options {
     latency: bool,
     model_steps: Option<usize>,
     export_designs: Option<std::path::PathBuf>,
+    problems: Vec<String>,
+    seeds: Option<u64>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -39,6 +43,8 @@ fn parse_options() -> Result<Options, String> {
         latency: true,
         model_steps: None,
         export_designs: None,
+        problems: Vec::new(),
+        seeds: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -57,6 +63,19 @@ fn parse_options() -> Result<Options, String> {
             "--export-designs" => {
                 let file = args.next().ok_or("--export-designs needs a file name")?;
                 options.export_designs = Some(file.into());
+            }
+            "--problems" => {
+                let names = args
+                    .next()
+                    .ok_or("--problems needs a comma-separated list")?;
+                options.problems = names.split(',').map(str::to_string).collect();
+            }
+            "--seeds" => {
+                let count = args.next().ok_or("--seeds needs a number")?;
+                let count = count
+                    .parse()
+                    .map_err(|_| format!("--seeds: `{count}` is not a count"))?;
+                options.seeds = Some(count);
             }
             "--export-only" => {
                 options.regret = false;
@@ -83,12 +102,12 @@ fn main() {
 }
 
 fn run(options: &Options) -> Result<(), String> {
-    let seeds: Vec<u64> = (0..if options.quick {
+    let default_seeds = if options.quick {
         QUICK_SEEDS
     } else {
         FULL_SEEDS
-    })
-        .collect();
+    };
+    let seeds: Vec<u64> = (0..options.seeds.unwrap_or(default_seeds)).collect();
     let mut figures = Map::new();
     figures.insert("quick".into(), json!(options.quick));
     let mut print = |line: String| println!("{line}");
@@ -104,7 +123,7 @@ fn run(options: &Options) -> Result<(), String> {
     }
     let mut curves = Map::new();
     if options.regret {
-        let problems = select_problems(&[]).map_err(|e| e.to_string())?;
+        let problems = select_problems(&options.problems).map_err(|e| e.to_string())?;
         let runs = run_regret_suite(
             &problems,
             &seeds,

@@ -662,7 +662,10 @@ impl GaussianProcess {
         Ok(self.predict_with_gradient_unchecked(x))
     }
 
-    fn predict_with_gradient_unchecked(&self, x: &[f64]) -> (f64, f64, Vec<f64>, Vec<f64>) {
+    pub(crate) fn predict_with_gradient_unchecked(
+        &self,
+        x: &[f64],
+    ) -> (f64, f64, Vec<f64>, Vec<f64>) {
         let n = self.weights.len();
         let d = self.dims;
         let signal = self.hyperparameters.signal_variance;

@@ -73,8 +73,10 @@
 //!   no samples to draw.
 //! * **Acquisition optimisation.** ~3000 candidates (scrambled Sobol + Gaussian perturbations of
 //!   the best observed points) scored with batched GP predictions (one level-3 triangular solve
-//!   per block of candidates), then the top five are refined with a box-clamped Nelder–Mead
-//!   (a projected L-BFGS on the analytic LogEI gradient was tried: slower and no better).
+//!   per block of candidates), then the top five are polished by a projected L-BFGS on the
+//!   analytic gradient of the closed-form LogEI (the bounded quasi-Newton refinement of
+//!   BoTorch's `optimize_acqf`), or by a box-clamped Nelder–Mead where the acquisition is a
+//!   Monte-Carlo estimate or includes a feasibility model.
 //! * **Batches and pending experiments.** [`Planner::ask_batch`]`(q, pending)` proposes `q`
 //!   distinct experiments by sequential-greedy Monte-Carlo qLogNEI over the *joint* posterior of
 //!   the best observations, the pending experiments (passed by the caller, so the state stays
@@ -86,6 +88,9 @@
 //!   scalarisations) and qNEHVI (expected hypervolume improvement over the jointly sampled
 //!   Pareto front, exact per-sample improvements). [`Planner::pareto_front`] returns the
 //!   non-dominated observations; [`pareto`] holds non-dominated sorting and exact hypervolume.
+//!   UCB and Thompson sampling also work on structured spaces (integers, categories,
+//!   constraints, candidate tables), through the same repaired-candidate search as LogEI;
+//!   ParEGO and qNEHVI need the plain continuous space.
 //! * **Speed.** Hyperparameters are chosen on at most [`gp::FitOptions::max_fit_points`]
 //!   evenly spaced observations (the model itself is conditioned on all of them), which keeps a
 //!   suggestion with 500 observations well under a tenth of a second; see [`bench`](mod@bench) for the

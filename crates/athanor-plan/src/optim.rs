@@ -34,6 +34,10 @@ pub(crate) struct LbfgsSettings {
     pub gradient_tolerance: f64,
     /// Stop when an iteration improves the objective by less than this (relative).
     pub value_tolerance: f64,
+    /// Largest coordinate change of a step taken without curvature information (the first
+    /// step, and after a restart): 1 suits log-parameters (a factor e), a fraction of the box
+    /// suits unit-cube coordinates.
+    pub first_step_limit: f64,
 }
 
 impl Default for LbfgsSettings {
@@ -43,6 +47,7 @@ impl Default for LbfgsSettings {
             memory: 8,
             gradient_tolerance: 1e-5,
             value_tolerance: 1e-10,
+            first_step_limit: 1.0,
         }
     }
 }
@@ -122,12 +127,12 @@ where
             direction = projected_gradient.iter().map(|g| -g).collect();
         }
         if pairs.is_empty() {
-            // Without curvature information, take a first step of at most 1 in every
-            // coordinate (the coordinates are log-parameters, so this is a factor e).
+            // Without curvature information, take a first step of at most
+            // `first_step_limit` in every coordinate.
             let largest = direction.iter().fold(0.0f64, |m, d| m.max(d.abs()));
-            if largest > 1.0 {
+            if largest > settings.first_step_limit {
                 for d in direction.iter_mut() {
-                    *d /= largest;
+                    *d *= settings.first_step_limit / largest;
                 }
             }
         }

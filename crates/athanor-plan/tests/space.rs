@@ -3,9 +3,9 @@
 
 use athanor_model::ParameterDef;
 use athanor_plan::{
-    CandidateTable, Constraint, InitialDesign, Objective, ObjectiveGoal, Observation,
+    Acquisition, CandidateTable, Constraint, InitialDesign, Objective, ObjectiveGoal, Observation,
     ParameterKind, Planner, PlannerConfig, SearchSpace, STRATEGY_BAYES, STRATEGY_FACTORIAL,
-    STRATEGY_LATIN_HYPERCUBE,
+    STRATEGY_LATIN_HYPERCUBE, STRATEGY_THOMPSON, STRATEGY_UCB,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -159,6 +159,106 @@ fn candidate_tables_propose_only_unobserved_rows() {
     };
     let parameters = vec![param("a", 0.0, 1.0, false), param("b", 0.0, 1.0, false)];
     assert!(Planner::with_space(config(parameters, 4, 9), bad).is_err());
+}
+
+#[test]
+fn ucb_and_thompson_search_structured_spaces() {
+    // Integer + categorical parameters and a linear constraint a + cycles/12 <= 1.5.
+    let parameters = vec![
+        param("a", 0.0, 1.0, false),
+        param("cycles", 1.0, 12.0, false),
+        param("solvent", 0.0, 2.0, false),
+    ];
+    let space = SearchSpace {
+        kinds: [
+            ("cycles".to_string(), ParameterKind::Integer),
+            (
+                "solvent".to_string(),
+                ParameterKind::Categorical {
+                    categories: vec!["water".into(), "ethanol".into(), "dmf".into()],
+                    descriptors: None,
+                },
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        constraints: vec![Constraint::LinearInequality {
+            name: "budget".into(),
+            coefficients: coefficients(&[("a", 1.0), ("cycles", 1.0 / 12.0)]),
+            bound: 1.5,
+        }],
+        ..SearchSpace::default()
+    };
+    let f = |x: &[f64]| {
+        [0.0, 1.5, 0.3][x[2] as usize] - (x[0] - 0.6).powi(2) - ((x[1] - 5.0) / 6.0).powi(2)
+    };
+    for (acquisition, strategy) in [
+        (Acquisition::Ucb { beta: 2.0 }, STRATEGY_UCB),
+        (Acquisition::Thompson, STRATEGY_THOMPSON),
+    ] {
+        let mut planner = Planner::with_space(config(parameters.clone(), 6, 4), space.clone())
+            .unwrap()
+            .with_acquisition(acquisition.clone())
+            .unwrap();
+        for _ in 0..18 {
+            let s = planner.ask().unwrap();
+            assert_eq!(s.x[1].fract(), 0.0, "{:?}", s.x);
+            assert!([0.0, 1.0, 2.0].contains(&s.x[2]), "{:?}", s.x);
+            assert!(
+                s.x[0] + s.x[1] / 12.0 <= 1.5 + 1e-9,
+                "{acquisition:?} violates the constraint at {:?}",
+                s.x
+            );
+            let y = f(&s.x);
+            tell(&mut planner, s.x, y);
+        }
+        let s = planner.ask().unwrap();
+        assert_eq!(s.strategy, strategy);
+        // Deterministic and identical after a JSON round trip.
+        let restored = Planner::from_json(&planner.to_json()).unwrap();
+        assert_eq!(restored.ask().unwrap(), s);
+        assert_eq!(restored.acquisition(), &acquisition);
+        // Batches: Kriging believer over the same structured search.
+        let batch = planner.ask_batch(3, &[]).unwrap();
+        assert_eq!(batch[0].strategy, strategy);
+        assert_eq!(batch[1].strategy, strategy);
+        assert_ne!(batch[0].x, batch[1].x);
+        let (best, value) = planner.best().unwrap();
+        assert_eq!(planner.observations()[best].x[2], 1.0, "{acquisition:?}");
+        assert!(value > 1.2, "{acquisition:?}: best utility {value}");
+    }
+    // Candidate tables: only unobserved rows, for both acquisitions.
+    let rows: Vec<Vec<f64>> = (0..200)
+        .map(|i| vec![(i % 20) as f64 / 19.0, (i / 20) as f64 / 9.0])
+        .collect();
+    let table_space = SearchSpace {
+        candidates: Some(CandidateTable::from_rows(&rows).unwrap()),
+        ..SearchSpace::default()
+    };
+    let table_parameters = vec![param("a", 0.0, 1.0, false), param("b", 0.0, 1.0, false)];
+    for acquisition in [Acquisition::Ucb { beta: 2.0 }, Acquisition::Thompson] {
+        let mut planner =
+            Planner::with_space(config(table_parameters.clone(), 4, 2), table_space.clone())
+                .unwrap()
+                .with_acquisition(acquisition)
+                .unwrap();
+        let mut seen: Vec<Vec<f64>> = Vec::new();
+        for _ in 0..12 {
+            let s = planner.ask().unwrap();
+            assert!(rows.contains(&s.x) && !seen.contains(&s.x), "{:?}", s.x);
+            seen.push(s.x.clone());
+            let y = -((s.x[0] - 0.7).powi(2) + (s.x[1] - 0.2).powi(2));
+            tell(&mut planner, s.x, y);
+        }
+    }
+    // Multi-objective acquisitions still need the plain space.
+    let mut two = config(parameters, 6, 4);
+    two.objectives
+        .push(Objective::new("z", ObjectiveGoal::Minimize));
+    assert!(Planner::with_space(two, space)
+        .unwrap()
+        .with_acquisition(Acquisition::ParEgo { rho: 0.05 })
+        .is_err());
 }
 
 #[test]

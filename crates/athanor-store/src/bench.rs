@@ -9,13 +9,16 @@
 //!
 //! * **ingest**: experiments written through [`Store::ingest_experiments`] (the public bulk
 //!   path: one transaction, every row validated and stored with all its indexes as on the
-//!   per-record paths, written with multi-row `INSERT`s every few hundred experiments); the
+//!   per-record paths, written in batches every few hundred experiments); the
 //!   rate is experiments (each a measurement with ten values) per second.
 //! * **search**: `r0 < 1 nm AND recipe.temperature > 290 degC` through
 //!   [`Store::search_hits`] (≈ 0.1 % of the experiments match); the median of five runs.
-//! * **export/import**: the whole store exported as JSON lines to a file and imported into a
-//!   second, empty store of the same kind; peak resident memory is the process's `VmHWM`
-//!   (Linux `/proc/self/status`; `None` elsewhere), which includes everything before it.
+//! * **export/import**: the whole store exported to a file (JSON lines, or the Parquet table
+//!   with [`TransferFormat::Parquet`]) and imported into a second, empty store of the same
+//!   kind. Peak resident memory is measured for each step on its own: the process's high-water
+//!   mark (`VmHWM`, Linux `/proc/self/status`) is reset before the step (`/proc/self/clear_refs`)
+//!   and read after it, so the figure is the step's streaming footprint plus what the process
+//!   already held (`None` where Linux does not report it).
 //! * **lineage**: [`build_lineage_graph`] adds `records` provenance records with bulk SQL to
 //!   the ingest store, then [`Store::lineage`] walks 10 levels up and down from several start
 //!   records; median and 95th percentile over all walks.
@@ -33,6 +36,26 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::time::Instant;
+
+/// The file format of the benchmark's export/import step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransferFormat {
+    /// The JSON-lines exchange format (lossless).
+    #[default]
+    JsonLines,
+    /// The Parquet table (`transfer::parquet_file`).
+    Parquet,
+}
+
+impl TransferFormat {
+    /// The name used in reports ("json", "parquet").
+    pub fn name(self) -> &'static str {
+        match self {
+            TransferFormat::JsonLines => "json",
+            TransferFormat::Parquet => "parquet",
+        }
+    }
+}
 
 /// The filter the search figure times.
 pub const SEARCH_FILTER: &str = "r0 < 1 nm AND recipe.temperature > 290 degC";
@@ -56,8 +79,15 @@ pub struct StoreBenchReport {
     pub import_s: f64,
     /// Size of the export file, bytes.
     pub export_bytes: u64,
-    /// Peak resident memory of the process after export and import (`VmHWM`), MiB.
+    /// The export/import file format ("json" or "parquet").
+    pub transfer_format: String,
+    /// Peak resident memory of the process after export and import (`VmHWM`), MiB: the
+    /// larger of the two step figures below where they are known, else the whole run's.
     pub peak_rss_mib: Option<f64>,
+    /// Peak resident memory during the export alone (high-water mark reset before it), MiB.
+    pub export_peak_rss_mib: Option<f64>,
+    /// Peak resident memory during the import alone, MiB.
+    pub import_peak_rss_mib: Option<f64>,
     /// Provenance records in the lineage graph.
     pub lineage_records: u64,
     /// Seconds to build the lineage graph (bulk SQL, not part of any target).
@@ -274,6 +304,13 @@ pub fn synthetic_experiments(
     })
 }
 
+/// Resets this process's peak resident set size (`VmHWM`) to its current size, so that the
+/// next [`peak_rss_mib`] reports the peak of what runs in between. Linux ≥ 4.0 only; returns
+/// whether the reset worked.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// Peak resident set size of this process (`VmHWM`) in MiB, where Linux reports it.
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -283,12 +320,30 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Runs the benchmark: ingest `records` experiments into the (empty) store `config` names,
-/// search, export to `work_dir/export.jsonl`, import into `import_config` (also empty).
+/// search, export to a file in `work_dir` (JSON lines), import into `import_config` (also
+/// empty). [`run_store_bench_with`] chooses the export/import format.
 pub fn run_store_bench(
     config: &StoreConfig,
     import_config: &StoreConfig,
     work_dir: &Path,
     records: u64,
+) -> Result<StoreBenchReport> {
+    run_store_bench_with(
+        config,
+        import_config,
+        work_dir,
+        records,
+        TransferFormat::JsonLines,
+    )
+}
+
+/// [`run_store_bench`] with the export/import step in `transfer`.
+pub fn run_store_bench_with(
+    config: &StoreConfig,
+    import_config: &StoreConfig,
+    work_dir: &Path,
+    records: u64,
+    transfer: TransferFormat,
 ) -> Result<StoreBenchReport> {
     let store = Store::open_with(config)?;
     let backend = match store.backend_kind() {
@@ -312,33 +367,48 @@ pub fn run_store_bench(
     }
     timings.sort_by(f64::total_cmp);
 
-    let path = work_dir.join("export.jsonl");
+    let (format, file_name) = match transfer {
+        TransferFormat::JsonLines => (ExportFormat::JsonLines, "export.jsonl"),
+        TransferFormat::Parquet => (ExportFormat::Parquet, "export.parquet"),
+    };
+    let path = work_dir.join(format!("{backend}-{file_name}"));
+    let resettable = reset_peak_rss();
     let started = Instant::now();
     {
         let file = std::fs::File::create(&path)
             .map_err(|e| StoreError::io("create the export file", &path, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        export(
-            &store,
-            ExportFormat::JsonLines,
-            ExportOptions::default(),
-            &mut out,
-        )?;
+        export(&store, format, ExportOptions::default(), &mut out)?;
     }
     let export_s = started.elapsed().as_secs_f64();
+    let export_peak_rss_mib = peak_rss_mib().filter(|_| resettable);
     let export_bytes = std::fs::metadata(&path)
         .map_err(|e| StoreError::io("inspect the export file", &path, e))?
         .len();
     drop(store);
 
     let target = Store::open_with(import_config)?;
+    let resettable = reset_peak_rss();
     let started = Instant::now();
     let file =
         std::fs::File::open(&path).map_err(|e| StoreError::io("open the export file", &path, e))?;
-    import_json_lines(&target, BufReader::with_capacity(1 << 20, file))?;
+    match transfer {
+        TransferFormat::JsonLines => {
+            import_json_lines(&target, BufReader::with_capacity(1 << 20, file))?;
+        }
+        TransferFormat::Parquet => {
+            crate::transfer::import_parquet(&target, file)?;
+        }
+    }
     let import_s = started.elapsed().as_secs_f64();
+    let import_peak_rss_mib = peak_rss_mib().filter(|_| resettable);
     drop(target);
-    let peak_rss_mib = peak_rss_mib();
+    let peak_rss_mib = match (export_peak_rss_mib, import_peak_rss_mib) {
+        (Some(export), Some(import)) => Some(export.max(import)),
+        _ => peak_rss_mib(),
+    };
+    // The file can be large (a million records: hundreds of MB); the figures are taken.
+    let _ = std::fs::remove_file(&path);
 
     // The lineage graph goes into the (reopened) ingest store after the export, so that the
     // export/import figures are those of the experiments alone.
@@ -357,7 +427,10 @@ pub fn run_store_bench(
         export_s,
         import_s,
         export_bytes,
+        transfer_format: transfer.name().to_string(),
         peak_rss_mib,
+        export_peak_rss_mib,
+        import_peak_rss_mib,
         lineage_records: records,
         lineage_build_s,
         lineage_ms: quantile(&lineage_timings, 0.5),
@@ -393,6 +466,30 @@ mod tests {
         assert_eq!(a, values(50));
         assert_eq!(a.len(), 50);
         assert!(a.iter().all(|v| (0.0..100.0).contains(v)));
+    }
+
+    #[test]
+    fn the_parquet_transfer_step_round_trips_the_experiments() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = run_store_bench_with(
+            &StoreConfig::sqlite(dir.path().join("a")),
+            &StoreConfig::sqlite(dir.path().join("b")),
+            dir.path(),
+            120,
+            TransferFormat::Parquet,
+        )
+        .unwrap();
+        assert_eq!(report.transfer_format, "parquet");
+        assert!(report.export_bytes > 0);
+        let imported = Store::open(&dir.path().join("b")).unwrap();
+        let original = Store::open(&dir.path().join("a")).unwrap();
+        assert_eq!(
+            imported.experiments("C0001").unwrap(),
+            original.experiments("C0001").unwrap()
+        );
+        if reset_peak_rss() {
+            assert!(report.export_peak_rss_mib.is_some() && report.import_peak_rss_mib.is_some());
+        }
     }
 
     #[test]

@@ -18,11 +18,15 @@
 //! [`transfer`] moves a whole store in and out as files: a lossless, versioned JSON-lines
 //! exchange format (one record kind per line, the provenance graph with every revision
 //! included; export → import into an empty store → identical; imports are one transaction),
-//! plus CSV and Citrine GEMD views. Both directions stream. [`transfer::table`] imports past
-//! experiments from a CSV table with a column mapping (units converted, bounds checked), as
-//! completed experiments with the same provenance records as the campaign runner's.
-//! [`Store::ingest_experiments`] is the bulk write path for many finished experiments (one
-//! transaction, multi-row `INSERT`s). [`bench`] is the workload behind `athanor bench store`.
+//! a typed Parquet table of the experiments for analysis tools (units in the column metadata,
+//! re-importable: [`transfer::parquet_file`]), plus CSV and Citrine GEMD views. Both
+//! directions stream in bounded memory (`athanor bench store` measures the peak).
+//! [`transfer::table`] imports past experiments from a CSV table with a column mapping (units
+//! converted, bounds checked), as completed experiments with the same provenance records as
+//! the campaign runner's. [`Store::ingest_experiments`] is the bulk write path for many
+//! finished experiments (one transaction, rows written in batches: cached single-row
+//! statements on SQLite, binary `COPY` on PostgreSQL); imports use it too. [`bench`] is the
+//! workload behind `athanor bench store`.
 //!
 //! ## Records
 //!
@@ -42,7 +46,10 @@
 //!   PostgreSQL: a transaction holding the store's advisory lock), so an experiment is either
 //!   still planned with nothing of its completion written, or completed with all of it; SQLite
 //!   runs with `synchronous = FULL` (PostgreSQL's default `fsync = on`, `synchronous_commit =
-//!   on` give the same) so a commit is durable before the call returns;
+//!   on` give the same) so a commit is durable before the call returns, bulk writes included
+//!   (a bulk transaction has one commit, so the fsync costs nothing measurable there; the
+//!   connection's 64 MiB page cache and in-memory temporary store are what keep large
+//!   transactions from spilling to disk mid-way);
 //! * blobs are written before the records that reference them, atomically (temporary file,
 //!   fsync, rename, fsync of the directory), and [`Store::record_completed`] checks that each
 //!   referenced blob file exists with the stated size. The worst a crash leaves is an

@@ -97,6 +97,7 @@ fn run() -> Result<(), String> {
         out_dir: out.clone(),
         max_images,
         evaluate_heldout,
+        checkpoint_every_s: Some(300.0),
     };
     let mut window = Vec::new();
     let report = train(&paths, &config, &mut |p| {

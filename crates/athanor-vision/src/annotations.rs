@@ -19,13 +19,23 @@
 //!   the ink must depart from the median by more than 4 median absolute deviations.
 //!   Its length in pixels with a known physical length (the label, given by the user) gives
 //!   the pixel size.
+//! * **Panel label** (the "a", "(b)" of a figure panel): in each corner (a fifth of the width
+//!   and height, at least 24 px), the saturated pixels (within 3 % of the image's darkest or
+//!   brightest value: labels are typeset in pure black or white) form components. A component
+//!   is a glyph when it is 5 px to a sixth of the height tall, fills 12–80 % of its box and is
+//!   made of thin strokes (its largest inscribed disc is at most 30 % of its height; a
+//!   saturated particle is solid, its inscribed disc about half its size). The glyphs of a
+//!   corner, on one line and at most four glyph heights wide, are the label.
 //! * **Masking** ([`mask_annotations`]): the data bar rows are cut off (particles keep their
 //!   pixel coordinates, as the strip is at the bottom); a scale bar inside the image is painted
-//!   over, with room for its label above it, with the image's median.
+//!   over, with room for its label above it, and a panel label with a margin, both with the
+//!   image's median.
 //!
 //! Reading the label's digits (OCR) is not attempted: the caller passes the bar's length, e.g.
 //! from a `--scale-bar "100 nm"` option.
 
+use crate::components::{label_components, BBox};
+use crate::distance::squared_distance_to_outside;
 use crate::threshold::median_in_place;
 use crate::{GrayImage, VisionError};
 use serde::{Deserialize, Serialize};
@@ -69,6 +79,19 @@ impl ScaleBar {
     }
 }
 
+/// A panel label's box, `x0..x1` × `y0..y1` (pixels, ends exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanelLabel {
+    /// First column.
+    pub x0: usize,
+    /// One past the last column.
+    pub x1: usize,
+    /// First row.
+    pub y0: usize,
+    /// One past the last row.
+    pub y1: usize,
+}
+
 /// What [`detect_annotations`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Annotations {
@@ -76,9 +99,12 @@ pub struct Annotations {
     pub data_bar: Option<DataBar>,
     /// The scale bar, if any.
     pub scale_bar: Option<ScaleBar>,
+    /// A panel label in a corner, if any.
+    #[serde(default)]
+    pub panel_label: Option<PanelLabel>,
 }
 
-/// Looks for a data bar and a scale bar (see the module docs).
+/// Looks for a data bar, a scale bar and a panel label (see the module docs).
 pub fn detect_annotations(image: &GrayImage) -> Result<Annotations, VisionError> {
     image.validate()?;
     let data_bar = detect_data_bar(image);
@@ -87,10 +113,90 @@ pub fn detect_annotations(image: &GrayImage) -> Result<Annotations, VisionError>
         None => image.height - image.height / 4..image.height,
     };
     let scale_bar = detect_scale_bar(image, region);
+    let rows = data_bar.map_or(image.height, |b| b.top_row);
+    let panel_label = detect_panel_label(image, rows);
     Ok(Annotations {
         data_bar,
         scale_bar,
+        panel_label,
     })
+}
+
+/// The first corner (top left, top right, bottom left, bottom right) of the top `rows` rows
+/// holding a panel label (see the module docs).
+fn detect_panel_label(image: &GrayImage, rows: usize) -> Option<PanelLabel> {
+    let w = image.width;
+    let data = &image.data[..rows * w];
+    let (lo, hi) = data
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    let tolerance = 0.03 * (hi - lo);
+    let (cw, ch) = ((w / 5).max(24).min(w), (rows / 5).max(24).min(rows));
+    let corners = [(0, 0), (w - cw, 0), (0, rows - ch), (w - cw, rows - ch)];
+    for (cx, cy) in corners {
+        for dark in [true, false] {
+            let mask: Vec<bool> = (0..cw * ch)
+                .map(|k| {
+                    let v = data[(cy + k / cw) * w + cx + k % cw];
+                    if dark {
+                        v <= lo + tolerance
+                    } else {
+                        v >= hi - tolerance
+                    }
+                })
+                .collect();
+            if let Some(b) = glyph_line(&mask, cw, ch, rows) {
+                return Some(PanelLabel {
+                    x0: cx + b.x0,
+                    x1: cx + b.x1,
+                    y0: cy + b.y0,
+                    y1: cy + b.y1,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// The box of the glyph-like components of `mask` (a corner region), if they form one short
+/// line of text.
+fn glyph_line(mask: &[bool], w: usize, h: usize, image_rows: usize) -> Option<BBox> {
+    let (labels, components) = label_components(mask, w, h, true);
+    let max_height = (image_rows / 6).max(6);
+    let mut line: Option<BBox> = None;
+    let mut tallest = 0;
+    for c in &components {
+        let (bw, bh) = (c.bbox.width(), c.bbox.height());
+        if c.area < 6 || !(5..=max_height).contains(&bh) || bw > 2 * bh {
+            continue;
+        }
+        let fill = c.area as f64 / (bw * bh) as f64;
+        if !(0.12..=0.8).contains(&fill) {
+            continue;
+        }
+        let b = c.bbox.expanded(1, w, h);
+        let inside: Vec<bool> = (0..b.width() * b.height())
+            .map(|k| labels[(b.y0 + k / b.width()) * w + b.x0 + k % b.width()] == c.label)
+            .collect();
+        let inscribed = squared_distance_to_outside(&inside, b.width(), b.height())
+            .into_iter()
+            .fold(0.0f64, f64::max)
+            .sqrt();
+        if 2.0 * inscribed > 0.3 * bh as f64 + 1.0 {
+            continue;
+        }
+        tallest = tallest.max(bh);
+        let mut joined = line.unwrap_or_else(BBox::empty);
+        joined.include(c.bbox.x0, c.bbox.y0);
+        joined.include(c.bbox.x1 - 1, c.bbox.y1 - 1);
+        line = Some(joined);
+    }
+    line.filter(|b| b.height() <= tallest * 3 / 2 + 1 && b.width() <= 4 * tallest)
 }
 
 fn detect_data_bar(image: &GrayImage) -> Option<DataBar> {
@@ -225,8 +331,9 @@ fn detect_scale_bar(image: &GrayImage, rows: std::ops::Range<usize>) -> Option<S
     found
 }
 
-/// A copy of `image` without its annotations: the data bar's rows are cut off and a scale bar
-/// inside the image is painted over (with room for a label above it) with the image's median.
+/// A copy of `image` without its annotations: the data bar's rows are cut off, and a scale bar
+/// inside the image (with room for a label above it) and a panel label are painted over with
+/// the image's median.
 pub fn mask_annotations(
     image: &GrayImage,
     annotations: &Annotations,
@@ -244,6 +351,19 @@ pub fn mask_annotations(
         let (y0, y1) = (
             bar.y0.saturating_sub(label_room),
             (bar.y1 + margin).min(keep_rows),
+        );
+        for y in y0..y1 {
+            data[y * w + x0..y * w + x1].fill(fill);
+        }
+    }
+    if let Some(label) = annotations.panel_label.filter(|l| l.y1 <= keep_rows) {
+        let mut all = data.clone();
+        let fill = median_in_place(&mut all).unwrap_or(0.0) as f32;
+        let margin = 2 + (label.y1 - label.y0) / 4;
+        let (x0, x1) = (label.x0.saturating_sub(margin), (label.x1 + margin).min(w));
+        let (y0, y1) = (
+            label.y0.saturating_sub(margin),
+            (label.y1 + margin).min(keep_rows),
         );
         for y in y0..y1 {
             data[y * w + x0..y * w + x1].fill(fill);
@@ -320,6 +440,45 @@ mod tests {
         assert!(masked.data.iter().all(|&v| v < 200.0), "bar painted over");
         // The disc far from the bar is untouched.
         assert_eq!(masked.data[50 * w + 60], image.data[50 * w + 60]);
+    }
+
+    /// Draws a 5×7-cell letter "a" (cells of `cell` px) at `(x0, y0)` with `value`.
+    fn letter_a(data: &mut [f32], w: usize, x0: usize, y0: usize, cell: usize, value: f32) {
+        const A: [&str; 7] = [
+            ".....", ".###.", "....#", ".####", "#...#", "#...#", ".####",
+        ];
+        for (r, row) in A.iter().enumerate() {
+            for (c, ch) in row.chars().enumerate() {
+                if ch == '#' {
+                    for y in y0 + r * cell..y0 + (r + 1) * cell {
+                        data[y * w + x0 + c * cell..y * w + x0 + (c + 1) * cell].fill(value);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn finds_a_panel_label_in_a_corner_and_paints_it_over() {
+        let (w, h) = (320, 200);
+        let mut data = field(w, h);
+        letter_a(&mut data, w, 8, 6, 3, 0.0);
+        // A saturated but solid particle in another corner is not a label.
+        for y in 160..190 {
+            for x in 280..310 {
+                if (x as f32 - 295.0).powi(2) + (y as f32 - 175.0).powi(2) < 196.0 {
+                    data[y * w + x] = 0.0;
+                }
+            }
+        }
+        let image = GrayImage::new(w, h, data).unwrap();
+        let found = detect_annotations(&image).unwrap();
+        let label = found.panel_label.expect("the letter is found");
+        assert!(label.x0 >= 8 && label.x1 <= 8 + 15 && label.y0 >= 6 && label.y1 <= 6 + 21);
+        assert!(label.y1 - label.y0 >= 12, "{label:?}");
+        let masked = mask_annotations(&image, &found).unwrap();
+        assert!((6..27).all(|y| (8..23).all(|x| masked.data[y * w + x] > 100.0)));
+        assert_eq!(masked.data[175 * w + 295], 0.0, "the particle stays");
     }
 
     #[test]

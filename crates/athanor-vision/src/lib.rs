@@ -121,6 +121,7 @@
 //! * [`Polarity::Auto`] assumes particles cover less than half of the field.
 
 pub mod annotations;
+pub mod backend;
 mod background;
 mod clusters;
 mod components;
@@ -131,6 +132,7 @@ mod image;
 #[cfg(feature = "learned")]
 pub mod learned;
 mod matching;
+pub mod overlay;
 mod pipeline;
 pub mod population;
 pub mod qc;
@@ -140,6 +142,7 @@ mod stats;
 mod threshold;
 mod watershed;
 
+pub use backend::{analyze_with, Segmentation};
 pub use error::VisionError;
 pub use image::GrayImage;
 pub use matching::{match_instances, MatchReport};

@@ -11,6 +11,12 @@
 //!   Sobol points plus perturbations of the best observations), `f = μ + L z` with `LLᵀ = Σ`,
 //!   and the candidate of highest sampled utility. Batch points are further draws (after
 //!   hallucinating the earlier ones, as for UCB).
+//! * **Structured spaces** (integer and categorical parameters, constraints, candidate
+//!   tables): UCB is scored over the same repaired Sobol and local candidates as LogEI, with
+//!   the same Nelder–Mead and discrete-neighbour polish (plus `ln P(feasible)` as a penalty
+//!   once failures have been seen); Thompson sampling draws jointly over the repaired
+//!   candidates, or over at most 1024 usable rows of a candidate table (a seeded random
+//!   subset of larger tables). Batches use the Kriging believer.
 //! * **ParEGO** (Knowles 2006, IEEE TEC 10(1)), in its composite Monte-Carlo form (qParEGO,
 //!   Daulton et al. 2020): per batch point a seeded weight vector `λ` uniform on the simplex
 //!   and the augmented Chebyshev scalarisation of the normalised utilities
@@ -33,11 +39,11 @@
 use super::batch::{semidefinite_cholesky, BatchObjective};
 use super::{
     derive_seed, nelder_mead_unit_cube, sobol_points, standard_normal, CompositeModel, Planner,
-    Suggestion, LOCAL_SIGMAS, PURPOSE_CANDIDATES, PURPOSE_LOCAL,
+    Space, Suggestion, LOCAL_SIGMAS, PURPOSE_CANDIDATES, PURPOSE_LOCAL,
 };
 use crate::pareto::non_dominated_sort;
 use crate::PlanError;
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -133,19 +139,23 @@ const UCB_SOBOL: usize = 2048;
 const UCB_LOCAL_PER_CENTRE: usize = 128;
 /// qNEHVI: most observed points sampled jointly as the baseline front.
 const NEHVI_BASELINE: usize = 12;
+/// Thompson sampling on a candidate table: most usable rows drawn jointly.
+const THOMPSON_TABLE_ROWS: usize = 1024;
 const PURPOSE_THOMPSON: u64 = 0x7505;
+const PURPOSE_THOMPSON_TABLE: u64 = 0x7505_7ab1;
 const PURPOSE_PAREGO: u64 = 0x9a7e;
 
 impl Planner {
     /// Selects the acquisition function (validated; stored in the planner state, so it
     /// survives [`Planner::to_json`]; absent from old states means [`Acquisition::LogEi`]).
-    /// The alternatives to LogEI support the plain continuous space only.
+    /// LogEI, UCB and Thompson sampling work on every [`crate::SearchSpace`] (integers,
+    /// categories, constraints, candidate tables); ParEGO and qNEHVI need the plain
+    /// continuous space.
     pub fn with_acquisition(mut self, acquisition: Acquisition) -> Result<Planner, PlanError> {
         acquisition.validate(self.config.objectives.len())?;
-        if acquisition != Acquisition::LogEi && !self.space.is_plain() {
+        if acquisition.is_multi_objective() && !self.space.is_plain() {
             return Err(PlanError::InvalidConfig(
-                "UCB, Thompson sampling, ParEGO and qNEHVI support plain continuous spaces only"
-                    .into(),
+                "ParEGO and qNEHVI support plain continuous spaces only".into(),
             ));
         }
         self.acquisition = acquisition;
@@ -215,12 +225,35 @@ impl Planner {
         } else {
             CompositeModel::fit(&self.config, &space, &self.observations)?
         };
-        let Some(model) = model else {
+        let Some(mut model) = model else {
             // Initial design (or nothing to model yet): as the default planner does.
             let mut default = self.clone();
             default.acquisition = Acquisition::LogEi;
             return default.ask_batch(q, pending);
         };
+        if !self.space.is_plain() {
+            // Structured spaces: single points by the structured search (candidate table,
+            // repaired candidates, discrete neighbour moves), batches by Kriging believer.
+            if q > 1 || !pending.is_empty() {
+                return self.kriging_believer_batch(q, pending);
+            }
+            let no_fixed = vec![None; self.dims()];
+            return match &self.acquisition {
+                Acquisition::Ucb { beta } => {
+                    model.ucb_root_beta = Some(beta.sqrt());
+                    let mut s = self.structured_bayesian_step(&space, &model, &no_fixed)?;
+                    s.strategy = STRATEGY_UCB.to_string();
+                    Ok(vec![s])
+                }
+                Acquisition::Thompson => Ok(vec![self.structured_thompson_step(&space, &model)?]),
+                Acquisition::LogEi => self.ask_batch(q, pending),
+                Acquisition::ParEgo { .. } | Acquisition::Nehvi { .. } => {
+                    Err(PlanError::InvalidConfig(
+                        "ParEGO and qNEHVI support plain continuous spaces only".into(),
+                    ))
+                }
+            };
+        }
         let units: Vec<Vec<f64>> = pending.iter().map(|x| space.encode(x)).collect();
         match &self.acquisition {
             Acquisition::LogEi => self.ask_batch(q, pending),
@@ -325,13 +358,81 @@ impl Planner {
             THOMPSON_LOCAL_PER_CENTRE,
             PURPOSE_THOMPSON,
         );
+        let (best, value) = self.thompson_pick(model, &candidates);
+        let point = &candidates[best];
+        Suggestion {
+            x: self.unit_to_parameters(point),
+            strategy: STRATEGY_THOMPSON.to_string(),
+            predicted: model.posterior(point),
+            acquisition: Some(value),
+        }
+    }
+
+    /// Thompson sampling on a structured space: one joint posterior draw over feasible
+    /// candidates (repaired Sobol and local points, or at most [`THOMPSON_TABLE_ROWS`] usable
+    /// rows of a candidate table, a seeded random subset of larger tables).
+    fn structured_thompson_step(
+        &self,
+        space: &Space,
+        model: &CompositeModel,
+    ) -> Result<Suggestion, PlanError> {
+        let no_fixed = vec![None; self.dims()];
+        let points: Vec<Vec<f64>> = match &self.space.candidates {
+            Some(table) => {
+                let mut rows: Vec<usize> = (0..table.len())
+                    .filter(|&i| self.usable_row(space, &no_fixed, table.row(i)))
+                    .collect();
+                if rows.len() > THOMPSON_TABLE_ROWS {
+                    // Partial Fisher–Yates shuffle: a uniform seeded subset, in a fixed order.
+                    let k = self.observations.len() as u64;
+                    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(
+                        self.config.seed,
+                        k,
+                        PURPOSE_THOMPSON_TABLE,
+                    ));
+                    for i in 0..THOMPSON_TABLE_ROWS {
+                        let j = rng.random_range(i..rows.len());
+                        rows.swap(i, j);
+                    }
+                    rows.truncate(THOMPSON_TABLE_ROWS);
+                }
+                rows.iter().map(|&i| table.row(i).to_vec()).collect()
+            }
+            None => self.structured_candidates(
+                space,
+                model,
+                &no_fixed,
+                THOMPSON_SOBOL,
+                THOMPSON_LOCAL_PER_CENTRE,
+                PURPOSE_THOMPSON,
+            ),
+        };
+        if points.is_empty() {
+            return Err(PlanError::InvalidConfig(
+                "no feasible, unobserved candidate is left for Thompson sampling".into(),
+            ));
+        }
+        let encoded: Vec<Vec<f64>> = points.iter().map(|x| space.encode(x)).collect();
+        let (best, value) = self.thompson_pick(model, &encoded);
+        Ok(self.suggestion(
+            points[best].clone(),
+            STRATEGY_THOMPSON,
+            Some(model.posterior(&encoded[best])),
+            Some(value),
+        ))
+    }
+
+    /// Draws every objective jointly on `candidates` (GP inputs) and returns the index and
+    /// sampled utility of the best candidate (candidates more likely infeasible than not,
+    /// under the unknown-constraint model, are skipped).
+    fn thompson_pick(&self, model: &CompositeModel, candidates: &[Vec<f64>]) -> (usize, f64) {
         let n = candidates.len();
         let k = self.observations.len() as u64;
         let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(self.config.seed, k, PURPOSE_THOMPSON));
         let mut draws: Vec<Option<Vec<f64>>> = Vec::with_capacity(model.models.len());
         for m in &model.models {
             draws.push(m.as_ref().map(|m| {
-                let set = m.gp.reference_set(&candidates);
+                let set = m.gp.reference_set(candidates);
                 let l = semidefinite_cholesky(&set.covariance, n);
                 let z: Vec<f64> = (0..n).map(|_| standard_normal(&mut rng)).collect();
                 (0..n)
@@ -343,7 +444,7 @@ impl Planner {
             }));
         }
         let mut best = (0, f64::NEG_INFINITY);
-        let feasibility = model.log_feasibility_many(&candidates);
+        let feasibility = model.log_feasibility_many(candidates);
         for c in 0..n {
             let outcome: Vec<Option<f64>> =
                 draws.iter().map(|d| d.as_ref().map(|d| d[c])).collect();
@@ -356,13 +457,7 @@ impl Planner {
                 best = (c, u);
             }
         }
-        let point = &candidates[best.0];
-        Suggestion {
-            x: self.unit_to_parameters(point),
-            strategy: STRATEGY_THOMPSON.to_string(),
-            predicted: model.posterior(point),
-            acquisition: Some(best.1),
-        }
+        best
     }
 
     /// Observed minimum and maximum of each objective's utility (range 1 when flat or absent).

@@ -186,24 +186,42 @@ pub(crate) trait Tx {
     fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError>;
     /// Runs a query and returns all its rows.
     fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError>;
+    /// Inserts rows (`values`: whole rows of `columns`, one after another, as checked by
+    /// [`row_width`]) into `table`; returns the number of rows inserted. The bulk write path:
+    /// SQLite runs one cached single-row statement per row (no parsing, and no statement
+    /// journal, which a multi-row `INSERT` needs); PostgreSQL streams the rows with `COPY`
+    /// (one round trip, no planning).
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: &[Value],
+    ) -> std::result::Result<u64, DbError>;
 }
 
 /// The most parameters one multi-row `INSERT` binds: below SQLite's limit (32 766 since 3.32)
 /// and PostgreSQL's (65 535), and large enough that a statement carries hundreds of rows.
 const MAX_PARAMETERS_PER_INSERT: usize = 16_000;
 
-/// Inserts many rows into `table` with multi-row `INSERT … VALUES (…), (…), …` statements:
-/// one statement (one round trip on PostgreSQL, one parse on SQLite) per up to
-/// [`MAX_PARAMETERS_PER_INSERT`] values instead of one per row. `values` holds the rows one
-/// after another, `columns.len()` values each. Returns the number of rows inserted.
-///
-/// Full chunks share one SQL text, so the backends' statement caches prepare each shape once.
+/// Inserts many rows into `table`, each backend in its fastest way (see [`Tx::insert_rows`]).
+/// `values` holds the rows one after another, `columns.len()` values each. Returns the number
+/// of rows inserted.
 pub(crate) fn insert_rows(
     tx: &mut dyn Tx,
     table: &str,
     columns: &[&str],
     values: &[Value],
 ) -> std::result::Result<u64, DbError> {
+    row_width(table, columns, values)?;
+    tx.insert_rows(table, columns, values)
+}
+
+/// The number of columns per row, after checking that `values` makes whole rows.
+pub(crate) fn row_width(
+    table: &str,
+    columns: &[&str],
+    values: &[Value],
+) -> std::result::Result<usize, DbError> {
     let width = columns.len();
     if width == 0 || !values.len().is_multiple_of(width) {
         return Err(format!(
@@ -212,24 +230,43 @@ pub(crate) fn insert_rows(
         )
         .into());
     }
+    Ok(width)
+}
+
+/// `INSERT INTO table (a, b) VALUES (?1, ?2), (?3, ?4), …` for `rows` rows.
+pub(crate) fn multi_row_insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
+    let width = columns.len();
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let mut number = 1;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('?');
+            sql.push_str(&number.to_string());
+            number += 1;
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts rows with multi-row `INSERT … VALUES (…), (…), …` statements: one statement (one
+/// round trip on PostgreSQL) per up to [`MAX_PARAMETERS_PER_INSERT`] values instead of one
+/// per row. Full chunks share one SQL text, so the statement caches prepare each shape once.
+pub(crate) fn insert_rows_multi_row(
+    tx: &mut dyn Tx,
+    table: &str,
+    columns: &[&str],
+    values: &[Value],
+) -> std::result::Result<u64, DbError> {
+    let width = row_width(table, columns, values)?;
     let rows_per_statement = (MAX_PARAMETERS_PER_INSERT / width).max(1);
     let mut inserted = 0;
     for chunk in values.chunks(rows_per_statement * width) {
-        let rows = chunk.len() / width;
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut number = 1;
-        for row in 0..rows {
-            sql.push_str(if row == 0 { "(" } else { ", (" });
-            for column in 0..width {
-                if column > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('?');
-                sql.push_str(&number.to_string());
-                number += 1;
-            }
-            sql.push(')');
-        }
+        let sql = multi_row_insert_sql(table, columns, chunk.len() / width);
         inserted += tx.execute(&sql, chunk)?;
     }
     Ok(inserted)

@@ -13,6 +13,7 @@ use super::{DbError, Row, Tx, Value};
 use crate::error::{db, Result, StoreError};
 use crate::schema;
 use bytes::BytesMut;
+use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Statement};
 use std::collections::HashMap;
@@ -23,6 +24,11 @@ use std::sync::{Mutex, MutexGuard};
 /// statements; search and lineage build their SQL per filter, so the cache is bounded (and
 /// emptied when full) instead of growing with every distinct filter.
 const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// Bulk inserts of at least this many rows stream with `COPY … FROM STDIN (FORMAT binary)`:
+/// rows go to the server as one stream, without a statement to parse and plan; below it a
+/// multi-row `INSERT` (COPY's extra round trip to start the stream is not worth it).
+const MIN_ROWS_FOR_COPY: usize = 16;
 
 /// A connection and the statements prepared on it, keyed by their SQL text.
 ///
@@ -294,6 +300,35 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         Ok(self.client.execute(&statement, &refs)?)
+    }
+
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: &[Value],
+    ) -> std::result::Result<u64, DbError> {
+        let width = super::row_width(table, columns, values)?;
+        if values.len() / width < MIN_ROWS_FOR_COPY {
+            return super::insert_rows_multi_row(self, table, columns, values);
+        }
+        // The column types, from a statement that selects the columns (prepared once): the
+        // binary COPY format sends each value in its column's own encoding.
+        let column_list = columns.join(", ");
+        let types: Vec<Type> = self
+            .statement(&format!("SELECT {column_list} FROM {table} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|column| column.type_().clone())
+            .collect();
+        let writer = self.client.copy_in(&format!(
+            "COPY {table} ({column_list}) FROM STDIN (FORMAT binary)"
+        ))?;
+        let mut writer = BinaryCopyInWriter::new(writer, &types);
+        for row in values.chunks_exact(width) {
+            writer.write_raw(row.iter())?;
+        }
+        Ok(writer.finish()?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError> {

@@ -13,6 +13,10 @@ use std::time::Duration;
 /// short (milliseconds), so waiting this long only happens when something is stuck.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The page cache of a connection, as SQLite's negative `cache_size` (KiB): 64 MiB at most,
+/// allocated as pages are used.
+const CACHE_SIZE_KIB: i64 = -65_536;
+
 /// An open SQLite database; its methods serialise on one connection.
 pub(crate) struct SqliteBackend {
     path: PathBuf,
@@ -127,6 +131,30 @@ impl Tx for SqliteTx<'_> {
         Ok(changed as u64)
     }
 
+    fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: &[Value],
+    ) -> std::result::Result<u64, DbError> {
+        let width = super::row_width(table, columns, values)?;
+        // One single-row statement, prepared once and stepped per row: in-process there is no
+        // round trip to save, and unlike a multi-row INSERT (which may fail after writing some
+        // of its rows) a single-row INSERT checks every constraint before it writes, so SQLite
+        // needs no statement journal copying each page it touches.
+        let mut statement = self
+            .0
+            .prepare_cached(&super::multi_row_insert_sql(table, columns, 1))?;
+        let mut inserted = 0;
+        for row in values.chunks_exact(width) {
+            for (index, value) in row.iter().enumerate() {
+                statement.raw_bind_parameter(index + 1, value)?;
+            }
+            inserted += statement.raw_execute()? as u64;
+        }
+        Ok(inserted)
+    }
+
     fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError> {
         let mut statement = self.0.prepare_cached(sql)?;
         let columns = statement.column_count();
@@ -180,6 +208,16 @@ fn configure(conn: &Connection) -> Result<()> {
         .map_err(db("set synchronous = FULL"))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(db("enable foreign keys"))?;
+    // A bulk transaction touches many index pages (results and recipe values are indexed by
+    // value, so inserts land all over those indexes). With SQLite's default 2 MiB page cache
+    // the pages spill to the WAL mid-transaction and are read back again; a larger cache
+    // (allocated only as it fills) keeps a transaction's working set in memory.
+    conn.pragma_update(None, "cache_size", CACHE_SIZE_KIB)
+        .map_err(db("set the page cache size"))?;
+    // Statement journals (a multi-row INSERT that fails half-way is undone from one) and
+    // sorter spills stay in memory rather than in temporary files.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(db("keep temporary tables in memory"))?;
     let foreign_keys: bool = conn
         .pragma_query_value(None, "foreign_keys", |row| row.get(0))
         .map_err(db("check that foreign keys are enforced"))?;

@@ -1,13 +1,23 @@
 //! Bulk ingest: many finished experiments (each with its measurements and result values) in one
-//! transaction, written with multi-row `INSERT`s.
+//! transaction, written table by table in batches.
 //!
-//! The per-record paths (`record_completed`, `import_records`) run one statement per row: an
-//! experiment with a measurement and ten values is about sixteen statements, and on PostgreSQL
-//! sixteen round trips. Here rows are validated as they arrive, collected per table for
-//! [`INGEST_BATCH`] experiments and written with one statement per table and batch (see
-//! `backend::insert_rows`), in foreign-key order (experiments, then their recipe values,
+//! The per-record paths (`record_completed`, `record_planned`) run one statement per row with
+//! a label and error context each: an experiment with a measurement and ten values is about
+//! sixteen statements, and on PostgreSQL sixteen round trips. Here rows are validated as they
+//! arrive (labels for error messages are only built when a check fails), collected per table
+//! for [`INGEST_BATCH`] experiments and written with the backend's bulk insert
+//! (`Tx::insert_rows`: on SQLite one cached single-row statement stepped per row, which needs
+//! no statement journal and no SQL parsing; on PostgreSQL `COPY … FROM STDIN (FORMAT binary)`,
+//! one stream and no planning), in foreign-key order (experiments, then their recipe values,
 //! measurements and results). The stored rows and indexes are exactly those of the per-record
-//! paths.
+//! paths. [`Store::import_records`] sends its experiments through the same batches.
+//!
+//! Compared on the same machine and load with the multi-row `INSERT`s this replaced (and
+//! SQLite's default 2 MiB page cache), SQLite needs about a quarter less CPU time per
+//! experiment and PostgreSQL about 15 % less wall time. What remains is the B-tree work of the
+//! indexes (each experiment adds 15 rows and about 48 index entries, 13 of them at random
+//! places of the value indexes that make search fast) and, on PostgreSQL, the per-row
+//! foreign-key triggers.
 
 use super::{
     check_and_register_measurement_blob, check_not_blank, check_quantity, insert_analysis,
@@ -54,7 +64,7 @@ impl Store {
                     known_campaigns.insert(experiment.campaign_id.clone());
                 }
                 batch.add(tx, &self.objects, experiment, &label)?;
-                if batch.experiments.len() >= INGEST_BATCH {
+                if batch.len() >= INGEST_BATCH {
                     batch.flush(tx)?;
                 }
             }
@@ -96,9 +106,20 @@ fn check_campaign(tx: &mut dyn Tx, campaign_id: &str, label: &str) -> Result<()>
     Ok(())
 }
 
-/// Rows of up to [`INGEST_BATCH`] experiments, one flat value list per table.
+/// Whether `check_not_blank` would refuse `value`.
+fn is_blank(value: &str) -> bool {
+    value.trim().is_empty()
+}
+
+/// Whether `check_quantity` would accept `quantity`.
+fn is_valid_quantity(quantity: &athanor_model::Quantity) -> bool {
+    quantity.value.is_finite() && quantity.std.is_none_or(|std| std.is_finite() && std >= 0.0)
+}
+
+/// Rows of up to [`INGEST_BATCH`] experiments, one flat value list per table; shared by
+/// [`Store::ingest_experiments`] and the experiments of [`Store::import_records`].
 #[derive(Default)]
-struct Batch {
+pub(super) struct Batch {
     /// The experiments themselves (steps and analyses are written per row after the flush of
     /// their experiment rows, since they reference them).
     experiments: Vec<ExperimentRecord>,
@@ -146,8 +167,13 @@ const RESULT_COLUMNS: &[&str] = &[
 ];
 
 impl Batch {
-    /// Validates one experiment and queues its rows.
-    fn add(
+    /// The number of experiments queued.
+    pub(super) fn len(&self) -> usize {
+        self.experiments.len()
+    }
+
+    /// Validates one experiment and queues its rows; `label` names it in errors.
+    pub(super) fn add(
         &mut self,
         tx: &mut dyn Tx,
         objects: &ObjectStorage,
@@ -180,16 +206,22 @@ impl Batch {
             ]);
         }
         for (index, measurement) in experiment.measurements.iter().enumerate() {
-            let record = format!(
-                "{label} measurement {} ({})",
-                index + 1,
-                measurement.technique
-            );
-            check_not_blank(&record, "technique", &measurement.technique)?;
-            check_not_blank(&record, "instrument", &measurement.instrument)?;
+            // Labels are built only when a check fails or a blob is registered: a bulk ingest
+            // validates millions of values, nearly all fine.
+            let record = || {
+                format!(
+                    "{label} measurement {} ({})",
+                    index + 1,
+                    measurement.technique
+                )
+            };
+            if is_blank(&measurement.technique) || is_blank(&measurement.instrument) {
+                check_not_blank(&record(), "technique", &measurement.technique)?;
+                check_not_blank(&record(), "instrument", &measurement.instrument)?;
+            }
             if let Some(blob) = &measurement.blob {
                 // Registers the blob row now: it precedes the measurement rows of the flush.
-                check_and_register_measurement_blob(tx, objects, blob, &record)?;
+                check_and_register_measurement_blob(tx, objects, blob, &record())?;
             }
             self.measurements.extend([
                 Value::from(new_id()),
@@ -204,10 +236,15 @@ impl Batch {
             ]);
         }
         for (index, result) in experiment.results.iter().enumerate() {
-            let record = format!("{label} result {} ({})", index + 1, result.name);
-            check_not_blank(&record, "name", &result.name)?;
-            check_not_blank(&record, "method", &result.method)?;
-            check_quantity(&record, "value", &result.quantity)?;
+            if is_blank(&result.name)
+                || is_blank(&result.method)
+                || !is_valid_quantity(&result.quantity)
+            {
+                let record = format!("{label} result {} ({})", index + 1, result.name);
+                check_not_blank(&record, "name", &result.name)?;
+                check_not_blank(&record, "method", &result.method)?;
+                check_quantity(&record, "value", &result.quantity)?;
+            }
             self.results.extend([
                 Value::from(&experiment.id),
                 Value::from(index),
@@ -227,7 +264,7 @@ impl Batch {
     }
 
     /// Writes the queued rows (experiments first: the other tables reference them).
-    fn flush(&mut self, tx: &mut dyn Tx) -> Result<()> {
+    pub(super) fn flush(&mut self, tx: &mut dyn Tx) -> Result<()> {
         let Some(first) = self.first_label.take() else {
             return Ok(());
         };

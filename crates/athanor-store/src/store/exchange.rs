@@ -2,12 +2,23 @@
 //! read snapshot, and records written back with their ids, lab ids and timestamps in ONE write
 //! transaction.
 
+use super::bulk::{Batch, INGEST_BATCH};
 use super::*;
 use crate::store::provenance::{LineageEdge, ProvRecord, RecordStatus};
 use crate::transfer::table::{CampaignTarget, ImportedRow, TableImportSummary};
 use crate::transfer::{BlobEntry, ExchangeRecord, ImportSummary, PlannerStateEntry};
 use athanor_model::attributes::validate_attributes;
 use athanor_model::provenance::{EdgeKind, RecordKind};
+use std::collections::BTreeSet;
+
+/// The `(name, unit)` pairs stored for recipe parameters and results (see
+/// [`Store::quantity_columns`]).
+pub(crate) struct QuantityColumns {
+    /// Recipe parameters, sorted by name, then unit.
+    pub(crate) recipe: Vec<(String, String)>,
+    /// Results, sorted by name, then unit.
+    pub(crate) results: Vec<(String, String)>,
+}
 
 /// Experiments are read in pages of this many rows (keyset pagination), so that an export of a
 /// million experiments holds one page in memory, not the table.
@@ -111,6 +122,26 @@ impl Store {
         })
     }
 
+    /// The distinct `(name, unit)` pairs of recipe parameters and of results, each sorted: the
+    /// quantity columns of a flat export (Parquet). Index-only scans, not a pass over the
+    /// experiments.
+    pub(crate) fn quantity_columns(&self) -> Result<QuantityColumns> {
+        self.backend.read(|tx| {
+            let mut pairs = |table: &str| {
+                query_rows(
+                    tx,
+                    &format!("SELECT DISTINCT name, unit FROM {table} ORDER BY name, unit"),
+                    &[],
+                    &format!("list the quantity columns of {table}"),
+                    |row| Ok((row.text(0)?, row.text(1)?)),
+                )
+            };
+            let recipe = pairs("recipe_values")?;
+            let results = pairs("results")?;
+            Ok(QuantityColumns { recipe, results })
+        })
+    }
+
     /// Writes `records` (as produced by [`Store::for_each_record`], e.g. read back from an
     /// export) into the store, keeping their ids, lab ids, statuses and timestamps, in ONE
     /// write transaction: if any record is rejected, the source yields an error, or the process
@@ -126,9 +157,19 @@ impl Store {
     ) -> Result<ImportSummary> {
         self.backend.write("import records", |tx| {
             let mut summary = ImportSummary::default();
+            // Experiments go through the bulk path: consecutive ones are validated as they
+            // come and written in batches (multi-row inserts / COPY), as by
+            // `ingest_experiments`. Any other record first writes the queued experiments, so
+            // rows still land in the order of the file.
+            let mut batch = Batch::default();
+            let mut known_campaigns = BTreeSet::new();
             for (index, record) in records.into_iter().enumerate() {
                 let label = format!("import record {}", index + 1);
-                match record? {
+                let record = record?;
+                if !matches!(record, ExchangeRecord::Experiment(_)) {
+                    batch.flush(tx)?;
+                }
+                match record {
                     ExchangeRecord::Campaign(campaign) => {
                         import_campaign(tx, &campaign, &label)?;
                         summary.campaigns += 1;
@@ -138,7 +179,15 @@ impl Store {
                         summary.blobs += 1;
                     }
                     ExchangeRecord::Experiment(experiment) => {
-                        self.import_experiment(tx, &experiment, &label)?;
+                        let record = format!("{label} (experiment {})", experiment.lab_id);
+                        if !known_campaigns.contains(&experiment.campaign_id) {
+                            check_import_campaign(tx, &experiment, &record)?;
+                            known_campaigns.insert(experiment.campaign_id.clone());
+                        }
+                        batch.add(tx, &self.objects, experiment, &record)?;
+                        if batch.len() >= INGEST_BATCH {
+                            batch.flush(tx)?;
+                        }
                         summary.experiments += 1;
                     }
                     ExchangeRecord::PlannerState(state) => {
@@ -155,6 +204,7 @@ impl Store {
                     }
                 }
             }
+            batch.flush(tx)?;
             Ok(summary)
         })
     }
@@ -285,89 +335,32 @@ impl Store {
         .map_err(db_boxed(format!("insert {record}")))?;
         Ok(())
     }
+}
 
-    fn import_experiment(
-        &self,
-        tx: &mut dyn Tx,
-        experiment: &ExperimentRecord,
-        label: &str,
-    ) -> Result<()> {
-        let record = format!("{label} (experiment {})", experiment.lab_id);
-        check_not_blank(&record, "id", &experiment.id)?;
-        check_not_blank(&record, "planned_at", &experiment.planned_at)?;
-        let known = query_rows(
-            tx,
-            "SELECT lab_id FROM campaigns WHERE id = ?1",
-            params![&experiment.campaign_id],
-            &format!("look up the campaign of {record}"),
-            |row| row.text(0),
-        )?;
-        if known.is_empty() {
-            return Err(StoreError::invalid(
-                &record,
-                "campaign_id",
-                format!(
-                    "campaign {} is neither in the store nor earlier in the import",
-                    experiment.campaign_id
-                ),
-            ));
-        }
-        for (name, quantity) in &experiment.recipe.parameters {
-            check_quantity(&record, &format!("recipe parameter '{name}'"), quantity)?;
-        }
-        tx.execute(
-            "INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
-             planner_note_json, failure, planned_at, completed_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                &experiment.id,
-                &experiment.lab_id,
-                &experiment.campaign_id,
-                experiment.seq,
-                experiment.status.as_str(),
-                to_json(&experiment.recipe, &record, "recipe")?,
-                to_json(&experiment.planner_note, &record, "planner note")?,
-                experiment.failure.as_deref(),
-                &experiment.planned_at,
-                experiment.completed_at.as_deref(),
-            ],
-        )
-        .map_err(db_boxed(format!("insert {record}")))?;
-        for (name, quantity) in &experiment.recipe.parameters {
-            tx.execute(
-                "INSERT INTO recipe_values (experiment_id, name, value, unit) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![&experiment.id, name, quantity.value, &quantity.unit],
-            )
-            .map_err(db_boxed(format!(
-                "insert recipe parameter '{name}' of {record}"
-            )))?;
-        }
-        let row = ExperimentRow {
-            id: experiment.id.clone(),
-            lab_id: experiment.lab_id.clone(),
-            campaign_id: experiment.campaign_id.clone(),
-            seq: experiment.seq,
-            status: experiment.status.as_str().to_string(),
-            recipe_json: String::new(),
-            planner_note_json: String::new(),
-            failure: experiment.failure.clone(),
-            planned_at: experiment.planned_at.clone(),
-            completed_at: experiment.completed_at.clone(),
-        };
-        insert_steps(tx, &row.id, &record, StepKind::Spec, &experiment.spec_steps)?;
-        insert_steps(tx, &row.id, &record, StepKind::Run, &experiment.run_steps)?;
-        for (index, measurement) in experiment.measurements.iter().enumerate() {
-            insert_measurement(tx, &self.objects, &row, index, measurement)?;
-        }
-        for (index, analysis) in experiment.analyses.iter().enumerate() {
-            insert_analysis(tx, &row, index, analysis)?;
-        }
-        for (index, result) in experiment.results.iter().enumerate() {
-            insert_result(tx, &row, index, result)?;
-        }
-        Ok(())
+/// An imported experiment's campaign must be in the store (or earlier in the import).
+fn check_import_campaign(
+    tx: &mut dyn Tx,
+    experiment: &ExperimentRecord,
+    record: &str,
+) -> Result<()> {
+    let known = query_rows(
+        tx,
+        "SELECT lab_id FROM campaigns WHERE id = ?1",
+        params![&experiment.campaign_id],
+        &format!("look up the campaign of {record}"),
+        |row| row.text(0),
+    )?;
+    if known.is_empty() {
+        return Err(StoreError::invalid(
+            record,
+            "campaign_id",
+            format!(
+                "campaign {} is neither in the store nor earlier in the import",
+                experiment.campaign_id
+            ),
+        ));
     }
+    Ok(())
 }
 
 fn import_campaign(tx: &mut dyn Tx, campaign: &CampaignRecord, label: &str) -> Result<()> {

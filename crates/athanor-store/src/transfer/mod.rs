@@ -40,6 +40,9 @@
 //! * [`ExportFormat::Csv`]: one row per experiment (lab ids, status, times, failure), one column
 //!   per recipe parameter (`recipe.NAME [UNIT]`) and per result (`NAME [UNIT]`, with
 //!   `NAME std [UNIT]`). For spreadsheets; lossy (no steps, measurements or analyses).
+//! * [`ExportFormat::Parquet`]: a typed Parquet table for analysis tools, one row per
+//!   experiment, units in the column metadata, streamed in row groups; re-importable with
+//!   [`import_parquet`] (export → import → export gives the same table). See [`parquet_file`].
 //! * [`ExportFormat::Gemd`]: JSON lines of Citrine GEMD objects (Citrine Informatics, *GEMD:
 //!   Graphical Expression of Materials Data*, <https://github.com/CitrineInformatics/gemd-python>):
 //!   per experiment a `process_spec` (the planned recipe as parameters, the spec steps), a
@@ -50,7 +53,10 @@
 
 mod csv;
 mod gemd;
+pub mod parquet_file;
 pub mod table;
+
+pub use parquet_file::import_parquet;
 
 use crate::error::{Result, StoreError};
 use crate::records::{CampaignRecord, ExperimentRecord};
@@ -194,6 +200,9 @@ pub enum ExportFormat {
     Csv,
     /// Citrine GEMD objects as JSON lines (spec/run split, linked by uid).
     Gemd,
+    /// A typed Parquet table, one row per experiment, units in the column metadata (see
+    /// [`parquet_file`]); re-importable with [`import_parquet`].
+    Parquet,
 }
 
 impl std::str::FromStr for ExportFormat {
@@ -204,10 +213,11 @@ impl std::str::FromStr for ExportFormat {
             "json" | "jsonl" | "json-lines" => Ok(ExportFormat::JsonLines),
             "csv" => Ok(ExportFormat::Csv),
             "gemd" => Ok(ExportFormat::Gemd),
+            "parquet" => Ok(ExportFormat::Parquet),
             other => Err(StoreError::invalid(
                 "export",
                 "format",
-                format!("unknown format '{other}' (expected json, csv or gemd)"),
+                format!("unknown format '{other}' (expected json, csv, gemd or parquet)"),
             )),
         }
     }
@@ -223,7 +233,7 @@ pub struct ExportOptions {
 }
 
 /// Writes the whole store to `out` in `format`, streaming (one record in memory at a time).
-/// Returns the number of records (JSON lines), rows (CSV) or GEMD objects written.
+/// Returns the number of records (JSON lines), rows (CSV, Parquet) or GEMD objects written.
 pub fn export(
     store: &Store,
     format: ExportFormat,
@@ -234,6 +244,7 @@ pub fn export(
         ExportFormat::JsonLines => export_json_lines(store, options, out)?,
         ExportFormat::Csv => csv::export_csv(store, out)?,
         ExportFormat::Gemd => gemd::export_gemd(store, out)?,
+        ExportFormat::Parquet => parquet_file::export_parquet(store, out)?,
     };
     out.flush().map_err(write_error)?;
     Ok(written)

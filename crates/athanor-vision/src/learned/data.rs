@@ -267,26 +267,40 @@ pub struct Batch {
     pub targets: Vec<f32>,
 }
 
+/// Smallest zoom of a training crop (crop pixels per image pixel below one shrink particles).
+pub const MIN_ZOOM: f32 = 0.75;
+/// Largest zoom of a training crop.
+pub const MAX_ZOOM: f32 = 1.33;
+
 /// Cuts a random `size × size` crop of `image` into slot `slot` of `batch`, with a random
-/// element of the dihedral group (flips, 90° rotations), a random gain in [0.8, 1.25], an
-/// offset in [−0.1, 0.1] and, with probability 1/2, inverted contrast (bright-field TEM and
-/// SEM/HAADF show particles with opposite polarity). Where the image is smaller than the
+/// zoom (log-uniform between [`MIN_ZOOM`] and [`MAX_ZOOM`]; nearest-neighbour sampling of input and
+/// targets alike, so particle sizes seen in training spread beyond those of the dataset), a
+/// random element of the dihedral group (flips, 90° rotations), a random gain in [0.8, 1.25],
+/// an offset in [−0.1, 0.1] and, with probability `invert_probability`, inverted contrast
+/// (bright-field TEM and SEM/HAADF show particles with opposite polarity; but inverting also
+/// makes bright film features and holes look like dark particles, so training defaults to 0). Where the image is smaller than the
 /// crop, the input repeats its border pixels and the targets are background.
 pub fn add_random_crop(
     image: &TrainingImage,
     batch: &mut Batch,
     slot: usize,
+    invert_probability: f32,
     rng: &mut ChaCha8Rng,
 ) {
     let size = batch.size;
     let (w, h) = (image.targets.width, image.targets.height);
-    let x0 = if w > size {
-        rng.random_range(0..=w - size)
+    // Source pixels per crop pixel.
+    let step = (MIN_ZOOM.ln() + rng.random::<f32>() * (MAX_ZOOM / MIN_ZOOM).ln())
+        .exp()
+        .recip();
+    let span = ((size as f32 * step).ceil() as usize).max(1);
+    let x0 = if w > span {
+        rng.random_range(0..=w - span)
     } else {
         0
     };
-    let y0 = if h > size {
-        rng.random_range(0..=h - size)
+    let y0 = if h > span {
+        rng.random_range(0..=h - span)
     } else {
         0
     };
@@ -295,7 +309,7 @@ pub fn add_random_crop(
     let flip_y = rng.random::<bool>();
     let gain = (rng.random::<f32>() * (1.25f32 / 0.8).ln()).exp() * 0.8;
     let offset = rng.random::<f32>() * 0.2 - 0.1;
-    let invert = rng.random::<bool>();
+    let invert = rng.random::<f32>() < invert_probability;
     let area = size * size;
     let input_base = slot * area;
     let target_base = slot * 3 * area;
@@ -309,7 +323,8 @@ pub fn add_random_crop(
             if flip_y {
                 v = size - 1 - v;
             }
-            let (sx, sy) = (x0 + u, y0 + v);
+            let sample = |k: usize| ((k as f32 + 0.5) * step) as usize;
+            let (sx, sy) = (x0 + sample(u), y0 + sample(v));
             let inside = sx < w && sy < h;
             let i = sy.min(h - 1) * w + sx.min(w - 1);
             let mut value = image.input[i];
@@ -331,11 +346,13 @@ pub fn add_random_crop(
     }
 }
 
-/// A batch of `batch` random crops drawn from `images` (image chosen uniformly per slot).
+/// A batch of `batch` random crops drawn from `images` (image chosen uniformly per slot; see
+/// [`add_random_crop`] for the augmentations).
 pub fn random_batch(
     images: &[TrainingImage],
     batch: usize,
     size: usize,
+    invert_probability: f32,
     rng: &mut ChaCha8Rng,
 ) -> Batch {
     let mut out = Batch {
@@ -349,7 +366,7 @@ pub fn random_batch(
     }
     for slot in 0..batch {
         let k = rng.random_range(0..images.len());
-        add_random_crop(&images[k], &mut out, slot, rng);
+        add_random_crop(&images[k], &mut out, slot, invert_probability, rng);
     }
     out
 }
@@ -395,7 +412,7 @@ mod tests {
         };
         let mut rng = data_rng(3);
         for _ in 0..20 {
-            let batch = random_batch(std::slice::from_ref(&image), 2, 12, &mut rng);
+            let batch = random_batch(std::slice::from_ref(&image), 2, 12, 0.5, &mut rng);
             for slot in 0..2 {
                 let area = 144;
                 let input = &batch.input[slot * area..(slot + 1) * area];

@@ -19,7 +19,21 @@
 //! # let _ = analysis; Ok(()) }
 //! ```
 
+/// The U-Net weights shipped in the binary: trained by `athanor vision train` on the
+/// non-held-out part of EMPS; how is recorded in `weights/emps-unet.json` next to the file.
+pub const SHIPPED_WEIGHTS: &[u8] = include_bytes!("../../weights/emps-unet.safetensors");
+
+/// The learned segmenter with the shipped weights ([`SHIPPED_WEIGHTS`]); `None` when the build
+/// carries none (an empty file), an error when they do not load.
+pub fn shipped_segmenter() -> Result<Option<LearnedSegmenter>, crate::VisionError> {
+    if SHIPPED_WEIGHTS.is_empty() {
+        return Ok(None);
+    }
+    LearnedSegmenter::from_bytes(SHIPPED_WEIGHTS).map(Some)
+}
+
 pub mod data;
+mod fast;
 pub mod infer;
 pub mod model;
 pub mod targets;

@@ -137,6 +137,19 @@ impl UNet {
         self.params.values().cloned().collect()
     }
 
+    /// Shape and values (row-major) of one parameter, e.g. `down0.conv1.weight`.
+    pub(crate) fn parameter_values(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<usize>, Vec<f32>), VisionError> {
+        let tensor = self.param(name)?;
+        let values = tensor
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(model_error(name))?;
+        Ok((tensor.dims().to_vec(), values))
+    }
+
     fn param(&self, name: &str) -> Result<&Tensor, VisionError> {
         self.params
             .get(name)

@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Stop after this many seconds of training even if epochs remain (the record says so).
     pub time_limit_s: Option<f64>,
+    /// Probability that a training crop has its contrast inverted (see
+    /// [`super::data::add_random_crop`]). Default 0.
+    pub invert_probability: f64,
 }
 
 impl Default for TrainConfig {
@@ -63,6 +66,7 @@ impl Default for TrainConfig {
             learning_rate: 2e-3,
             seed: 1,
             time_limit_s: None,
+            invert_probability: 0.0,
         }
     }
 }
@@ -125,11 +129,12 @@ pub(crate) fn loss(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Ten
     (foreground + boundary)? + (distance_error * DISTANCE_WEIGHT)?
 }
 
-/// Trains a fresh network on prepared images; calls `progress` after every step.
+/// Trains a fresh network on prepared images; calls `progress` after every step with the
+/// network as it stands (so a caller can write checkpoints).
 pub fn train_on_images(
     images: &[TrainingImage],
     config: &TrainConfig,
-    progress: &mut dyn FnMut(&TrainProgress),
+    progress: &mut dyn FnMut(&TrainProgress, &UNet),
 ) -> Result<(UNet, TrainReport), VisionError> {
     config.model.validate()?;
     let multiple = config.model.size_multiple();
@@ -195,7 +200,13 @@ pub fn train_on_images(
                 1.0 - 1.8 * (progress_fraction - 0.5)
             };
             optimiser.set_learning_rate(config.learning_rate * decay);
-            let batch = random_batch(images, config.batch_size, size, &mut rng);
+            let batch = random_batch(
+                images,
+                config.batch_size,
+                size,
+                config.invert_probability as f32,
+                &mut rng,
+            );
             let b = batch.batch;
             let input =
                 Tensor::from_vec(batch.input, (b, 1, size, size), &Device::Cpu).map_err(&err)?;
@@ -211,13 +222,16 @@ pub fn train_on_images(
                 });
             }
             sum += loss_value;
-            progress(&TrainProgress {
-                epoch,
-                step,
-                total_steps,
-                loss: loss_value,
-                elapsed_s: start.elapsed().as_secs_f64(),
-            });
+            progress(
+                &TrainProgress {
+                    epoch,
+                    step,
+                    total_steps,
+                    loss: loss_value,
+                    elapsed_s: start.elapsed().as_secs_f64(),
+                },
+                &net,
+            );
             step += 1;
         }
         epoch_losses.push(sum / steps_per_epoch as f64);
@@ -268,6 +282,9 @@ pub struct TrainPaths {
     pub max_images: Option<usize>,
     /// Evaluate on the held-out split after training.
     pub evaluate_heldout: bool,
+    /// Write `checkpoint.safetensors` at most this often (seconds of training); removed when
+    /// the run finishes.
+    pub checkpoint_every_s: Option<f64>,
 }
 
 /// Trains on the non-held-out EMPS images, writes the weights (`unet.safetensors`) and the
@@ -283,17 +300,42 @@ pub fn train(
         .map(|a| TrainingImage::prepare(a, config.model.downsample))
         .collect();
     drop(annotated);
-    let (net, mut report) = train_on_images(&images, config, progress)?;
     let write_error = |path: &Path, e: std::io::Error| VisionError::Data {
         reason: format!("writing {}: {e}", path.display()),
     };
     std::fs::create_dir_all(&paths.out_dir).map_err(|e| write_error(&paths.out_dir, e))?;
     let weights_path = paths.out_dir.join("unet.safetensors");
+    let checkpoint_path = paths.out_dir.join("checkpoint.safetensors");
+    let mut last_checkpoint_s = 0.0;
+    let mut checkpoint_failure = None;
+    let (net, mut report) = train_on_images(&images, config, &mut |p, net| {
+        progress(p);
+        // A long CPU run must survive an interruption: the latest weights are rewritten
+        // (atomically, via a temporary file) at most every `checkpoint_every_s` seconds.
+        if let Some(every) = paths.checkpoint_every_s {
+            if p.elapsed_s - last_checkpoint_s >= every && checkpoint_failure.is_none() {
+                last_checkpoint_s = p.elapsed_s;
+                let temporary = checkpoint_path.with_extension("tmp");
+                let written = net.to_safetensors().and_then(|bytes| {
+                    std::fs::write(&temporary, bytes)
+                        .and_then(|_| std::fs::rename(&temporary, &checkpoint_path))
+                        .map_err(|e| write_error(&checkpoint_path, e))
+                });
+                if let Err(e) = written {
+                    checkpoint_failure = Some(e);
+                }
+            }
+        }
+    })?;
+    if let Some(e) = checkpoint_failure {
+        return Err(e);
+    }
     std::fs::write(&weights_path, net.to_safetensors()?)
         .map_err(|e| write_error(&weights_path, e))?;
+    let _ = std::fs::remove_file(&checkpoint_path);
     if paths.evaluate_heldout {
         let heldout = load_emps(&paths.data_dir, Split::HeldOut, None)?;
-        let segmenter = LearnedSegmenter::new(net);
+        let segmenter = LearnedSegmenter::new(net)?;
         report.heldout = Some(evaluate(&segmenter, &heldout)?);
         report.heldout_ids = heldout.iter().map(|a| a.id.clone()).collect();
     }
@@ -351,23 +393,24 @@ mod tests {
             learning_rate: 1e-2,
             seed: 11,
             time_limit_s: None,
+            invert_probability: 0.5,
         }
     }
 
     #[test]
     fn a_few_steps_reduce_the_loss_and_are_reproducible() {
         let images: Vec<TrainingImage> = (0..4).map(disc_image).collect();
-        let config = tiny_config(15);
+        let config = tiny_config(30);
         let mut losses = Vec::new();
         let (net, report) =
-            train_on_images(&images, &config, &mut |p| losses.push(p.loss)).unwrap();
-        assert_eq!(report.steps, 30);
-        assert_eq!(losses.len(), 30);
+            train_on_images(&images, &config, &mut |p, _| losses.push(p.loss)).unwrap();
+        assert_eq!(report.steps, 60);
+        assert_eq!(losses.len(), 60);
         let first: f64 = losses[..5].iter().sum::<f64>() / 5.0;
-        let last: f64 = losses[25..].iter().sum::<f64>() / 5.0;
+        let last: f64 = losses[50..].iter().sum::<f64>() / 10.0;
         assert!(last < 0.6 * first, "loss {first:.3} → {last:.3}");
         // Same seed, same run, bit for bit (same machine and thread count).
-        let (again, report_again) = train_on_images(&images, &config, &mut |_| {}).unwrap();
+        let (again, report_again) = train_on_images(&images, &config, &mut |_, _| {}).unwrap();
         assert_eq!(report.epoch_losses, report_again.epoch_losses);
         assert_eq!(
             net.to_safetensors().unwrap(),
@@ -393,8 +436,8 @@ mod tests {
         let images = vec![disc_image(0)];
         let mut config = tiny_config(1);
         config.crop_size = 30;
-        assert!(train_on_images(&images, &config, &mut |_| {}).is_err());
+        assert!(train_on_images(&images, &config, &mut |_, _| {}).is_err());
         let config = tiny_config(1);
-        assert!(train_on_images(&[], &config, &mut |_| {}).is_err());
+        assert!(train_on_images(&[], &config, &mut |_, _| {}).is_err());
     }
 }
