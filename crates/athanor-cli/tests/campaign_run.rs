@@ -76,7 +76,7 @@ fn short_campaign_runs_shows_and_exports() {
     }
 
     // Search: units convert (0.4 µm = 400 nm), every experiment has a PL peak above it.
-    let found = run(&[
+    let found = run_ok(&[
         "data",
         "search",
         "pl_peak > 0.4 um AND technique = \"TEM\"",
@@ -84,11 +84,6 @@ fn short_campaign_runs_shows_and_exports() {
         "--data-dir",
         d,
     ]);
-    assert!(
-        found.status.success(),
-        "{}",
-        String::from_utf8_lossy(&found.stderr)
-    );
     let docs: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
     assert_eq!(docs.as_array().unwrap().len(), 6);
     let none = run(&[
@@ -160,12 +155,7 @@ fn short_campaign_runs_on_postgres() {
     );
     let data = dir.path().join("blobs-only");
     let (c, d) = (campaign.to_str().unwrap(), data.to_str().unwrap());
-    let out = run(&["run", c, "--data-dir", d, "--database-url", &url, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["run", c, "--data-dir", d, "--database-url", &url, "--json"]);
     let summary = last_json_line(&out);
     assert_eq!(summary["experiments"], 4);
     assert!(
@@ -179,7 +169,7 @@ fn short_campaign_runs_on_postgres() {
     );
 
     let campaign_id = summary["campaign_id"].as_str().unwrap();
-    let show = run(&[
+    let show = run_ok(&[
         "show",
         campaign_id,
         "--json",
@@ -188,11 +178,6 @@ fn short_campaign_runs_on_postgres() {
         "--database-url",
         &url,
     ]);
-    assert!(
-        show.status.success(),
-        "{}",
-        String::from_utf8_lossy(&show.stderr)
-    );
     let doc: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(doc[0]["experiments"].as_array().unwrap().len(), 4);
     // Resuming on PostgreSQL runs nothing new.

@@ -22,6 +22,18 @@ pub fn run(args: &[&str]) -> Output {
         .expect("the athanor binary runs")
 }
 
+/// Runs `athanor` with arguments, requires success (showing its stderr otherwise) and returns
+/// its output.
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "athanor {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The last line of stdout parsed as JSON.
 pub fn last_json_line(out: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);

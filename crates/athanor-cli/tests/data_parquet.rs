@@ -34,16 +34,11 @@ unit = "nm"
     let (lab, copy) = (dir.path().join("lab"), dir.path().join("copy"));
     let (l, c) = (lab.to_str().unwrap(), copy.to_str().unwrap());
     let (t, m) = (table.to_str().unwrap(), mapping.to_str().unwrap());
-    let out = run(&["data", "import", t, "--mapping", m, "--data-dir", l]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&["data", "import", t, "--mapping", m, "--data-dir", l]);
 
     let first = dir.path().join("a.parquet");
     let a = first.to_str().unwrap();
-    let out = run(&[
+    run_ok(&[
         "data",
         "export",
         "--format",
@@ -53,27 +48,17 @@ unit = "nm"
         "--data-dir",
         l,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let bytes = fs::read(&first).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
 
-    let out = run(&["data", "import", a, "--json", "--data-dir", c]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["data", "import", a, "--json", "--data-dir", c]);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["campaigns"], 1);
     assert_eq!(summary["experiments"], 3);
 
     let second = dir.path().join("b.parquet");
     let b = second.to_str().unwrap();
-    let out = run(&[
+    run_ok(&[
         "data",
         "export",
         "--format",
@@ -83,11 +68,6 @@ unit = "nm"
         "--data-dir",
         c,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(bytes, fs::read(&second).unwrap(), "the re-export differs");
 
     // Importing the same table again is refused as a whole: exit code 2 or 1, nothing added.

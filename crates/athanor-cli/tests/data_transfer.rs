@@ -28,7 +28,7 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
     // Lossless export with the raw files, into a file.
     let exported = dir.path().join("lab.jsonl");
     let e = exported.to_str().unwrap();
-    let out = run(&[
+    run_ok(&[
         "data",
         "export",
         "--format",
@@ -39,11 +39,6 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
         "--data-dir",
         s,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = fs::read_to_string(&exported).unwrap();
     assert!(
         text.starts_with("{\"format\":\"athanor-exchange\""),
@@ -55,12 +50,7 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
     // Import into an empty data directory; its export is the same file.
     let copy = dir.path().join("copy");
     let d = copy.to_str().unwrap();
-    let out = run(&["data", "import", e, "--json", "--data-dir", d]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["data", "import", e, "--json", "--data-dir", d]);
     let summary = last_json_line(&out);
     assert_eq!(summary["campaigns"], 1);
     assert_eq!(summary["experiments"], 2);

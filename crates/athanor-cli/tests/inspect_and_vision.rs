@@ -22,12 +22,7 @@ fn inspect_prints_normalised_metadata_and_rejects_garbage() {
     let Some(file) = shared("fixtures/em/digitalmicrograph_1D_test-EELS_spectrum.dm3") else {
         return;
     };
-    let out = run(&["inspect", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["inspect", file.to_str().unwrap()]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["format"], "DM3");
     assert_eq!(doc["dtype"], "float32");
@@ -50,17 +45,12 @@ fn inspect_writes_a_png_preview() {
     };
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("preview.png");
-    let out = run(&[
+    run_ok(&[
         "inspect",
         file.to_str().unwrap(),
         "--preview",
         png.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G']));
 }
@@ -85,12 +75,7 @@ fn inspect_merges_an_sem_sidecar_from_either_side() {
     let text = dir.path().join("hitachi_s4800.txt");
     std::fs::copy(&sidecar, &text).unwrap();
     for file in [&image, &text] {
-        let out = run(&["inspect", file.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(&["inspect", file.to_str().unwrap()]);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(doc["shape"], serde_json::json!([8, 16]), "{doc}");
         assert_eq!(doc["dtype"], "uint16");
@@ -117,12 +102,7 @@ fn vision_analyzes_and_scores_real_micrographs() {
         return;
     };
     let image = emps.join("images/00655d9628.png");
-    let out = run(&["vision", "analyze", image.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["vision", "analyze", image.to_str().unwrap(), "--json"]);
     let docs = last_json_line(&out);
     assert!(docs[0]["particles"].as_u64().unwrap() > 0);
     assert!(
@@ -130,12 +110,7 @@ fn vision_analyzes_and_scores_real_micrographs() {
         "PNG has no pixel size"
     );
 
-    let out = run(&["vision", "eval", emps.to_str().unwrap(), "--limit", "4"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["vision", "eval", emps.to_str().unwrap(), "--limit", "4"]);
     let figures = last_json_line(&out);
     assert_eq!(figures["summary"]["images"], 4);
     let f1 = figures["summary"]["mean_f1"].as_f64().unwrap();
@@ -144,7 +119,7 @@ fn vision_analyzes_and_scores_real_micrographs() {
     // Label maps (16-bit PNG, one value per particle) and overlays for other tools to use.
     let dir = tempfile::tempdir().unwrap();
     let (labels, overlays) = (dir.path().join("labels"), dir.path().join("overlays"));
-    let out = run(&[
+    let out = run_ok(&[
         "vision",
         "analyze",
         image.to_str().unwrap(),
@@ -154,11 +129,6 @@ fn vision_analyzes_and_scores_real_micrographs() {
         "--overlay",
         overlays.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let particles = last_json_line(&out)[0]["particles"].as_u64().unwrap();
     let map = std::fs::read(labels.join("00655d9628.labels.png")).unwrap();
     let map = athanor_formats::read_any(&map, None).unwrap();

@@ -9,12 +9,7 @@ use std::time::{Duration, Instant};
 /// What must be identical between an interrupted and an uninterrupted campaign: every
 /// experiment's recipe, status and results (ids and timestamps naturally differ).
 fn experiments_fingerprint(data: &str) -> Vec<serde_json::Value> {
-    let out = run(&["show", "--json", "--data-dir", data]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["show", "--json", "--data-dir", data]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let campaigns = doc.as_array().unwrap();
     assert_eq!(

@@ -35,12 +35,7 @@ fn yield_of(temperature: f64, time: f64) -> f64 {
 }
 
 fn ask(state: &Path) -> (f64, f64, String) {
-    let out = run(&["plan", "ask", "--state", state.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["plan", "ask", "--state", state.to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("temperature,time"));
@@ -60,12 +55,7 @@ fn init_ask_tell_loop_converges_and_is_deterministic() {
     std::fs::write(&config, CONFIG).unwrap();
     let state = dir.path().join("state.json");
     let s = state.to_str().unwrap();
-    let out = run(&["plan", "init", config.to_str().unwrap(), "--state", s]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&["plan", "init", config.to_str().unwrap(), "--state", s]);
     let again = run(&["plan", "init", config.to_str().unwrap(), "--state", s]);
     assert_eq!(
         again.status.code(),
@@ -82,12 +72,7 @@ fn init_ask_tell_loop_converges_and_is_deterministic() {
         best = best.max(y);
         let results = dir.path().join(format!("r{i}.csv"));
         std::fs::write(&results, format!("time,temperature,yield\n{m},{t},{y}\n")).unwrap();
-        let out = run(&["plan", "tell", "--state", s, results.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(&["plan", "tell", "--state", s, results.to_str().unwrap()]);
     }
     assert!(
         best > 95.0,
@@ -177,12 +162,7 @@ coefficients = { temperature = 1.0, time = 20.0 }
     std::fs::write(&config, format!("{CONFIG}{space}")).unwrap();
     let state = dir.path().join("state.json");
     let s = state.to_str().unwrap();
-    let out = run(&["plan", "init", config.to_str().unwrap(), "--state", s]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&["plan", "init", config.to_str().unwrap(), "--state", s]);
     for i in 0..7 {
         let (t, m, _) = ask(&state);
         assert_eq!(m.fract(), 0.0, "time {m} is not an integer");

@@ -104,12 +104,7 @@ fn imported_experiments_seed_a_new_campaign() {
     import(dir.path(), data, "legacy", csv, &parameters);
 
     let seeded = campaign_file(dir.path(), "seeded.toml", Some("C0001"));
-    let out = run(&["run", &seeded, "--data-dir", data, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&["run", &seeded, "--data-dir", data, "--json"]);
     let summary = last_json_line(&out);
     let lab_id = summary["campaign"].as_str().unwrap().to_string();
     assert_ne!(lab_id, "C0001");
