@@ -386,7 +386,7 @@ enum VisionCommand {
     /// Train the learned (U-Net) backend on an EMPS-layout dataset, CPU only; writes
     /// unet.safetensors and the record unet.json (config, seed, ids, losses) to --out.
     #[command(
-        after_help = "Examples:\n  athanor vision train ../shared/datasets/emps-train --out weights/ --epochs 10 --seed 1\n  athanor vision train DIR --out /tmp/smoke --epochs 1 --max-images 2 --no-eval"
+        after_help = "Examples:\n  athanor vision train ../shared/datasets/emps-train --out weights/ --epochs 10 --seed 1\n  athanor vision train DIR --out /tmp/smoke --epochs 1 --max-images 2 --no-eval\n  athanor vision train DIR --out run3 --init-weights crates/athanor-vision/weights/emps-unet.safetensors --base-channels 8 --depth 5 --downsample 2 --minutes 120 --learning-rate 0.001"
     )]
     Train(vision_cmd::TrainOptions),
     /// Time the classical pipeline on a generated 2048×1536 8-bit micrograph with ~500

@@ -198,6 +198,10 @@ pub struct SegmenterArgs {
     /// than this many pixels at the network's resolution (for fields of very large particles).
     #[arg(long)]
     pub rescale_above: Option<f64>,
+    /// --backend learned: smallest mean foreground probability of a kept particle (0–1;
+    /// default 0.75); 0 keeps every detection, higher drops more doubtful ones.
+    #[arg(long)]
+    pub min_confidence: Option<f32>,
 }
 
 impl SegmenterArgs {
@@ -207,10 +211,11 @@ impl SegmenterArgs {
         let learned_only = self.weights.is_some()
             || self.foreground_threshold.is_some()
             || self.min_dynamic.is_some()
-            || self.rescale_above.is_some();
+            || self.rescale_above.is_some()
+            || self.min_confidence.is_some();
         if self.backend == Backend::Classical {
             if learned_only {
-                bail!("--weights, --foreground-threshold, --min-dynamic and --rescale-above apply only to --backend learned");
+                bail!("--weights, --foreground-threshold, --min-dynamic, --rescale-above and --min-confidence apply only to --backend learned");
             }
             return Ok(Segmentation::Classical);
         }
@@ -243,6 +248,14 @@ impl SegmenterArgs {
                 bail!("--rescale-above {px}: expected a diameter of at least 8 pixels");
             }
             segmenter.config.max_particle_px = Some(px);
+        }
+        if let Some(c) = self.min_confidence {
+            if !(0.0..1.0).contains(&c) {
+                bail!(
+                    "--min-confidence {c}: expected a probability from 0 up to (not including) 1"
+                );
+            }
+            segmenter.config.min_confidence = c;
         }
         Ok(Segmentation::Learned(std::sync::Arc::new(segmenter)))
     }
@@ -1127,6 +1140,11 @@ pub struct TrainOptions {
     /// Stop after this many minutes (the learning-rate schedule follows the time budget).
     #[arg(long)]
     pub minutes: Option<f64>,
+    /// Start from these weights (e.g. a checkpoint.safetensors or the shipped
+    /// crates/athanor-vision/weights/emps-unet.safetensors) instead of a fresh network; the
+    /// shape options must match them.
+    #[arg(long)]
+    pub init_weights: Option<PathBuf>,
     /// Rewrite checkpoint.safetensors in --out at most every this many minutes.
     #[arg(long, default_value_t = 5.0)]
     pub checkpoint_minutes: f64,
@@ -1152,6 +1170,7 @@ pub fn train(options: &TrainOptions) -> anyhow::Result<()> {
         learning_rate: options.learning_rate,
         time_limit_s: options.minutes.map(|m| 60.0 * m),
         invert_probability: options.invert_probability,
+        initial_weights: options.init_weights.clone(),
     };
     let paths = TrainPaths {
         data_dir: options.data.clone(),

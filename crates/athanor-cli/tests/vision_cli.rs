@@ -325,6 +325,8 @@ fn train_smoke_writes_weights_and_record() {
             "/nonexistent/unet.safetensors",
         ],
         vec!["--backend", "learned", "--foreground-threshold", "1.5"],
+        vec!["--backend", "learned", "--min-confidence", "1"],
+        vec!["--min-confidence", "0.5"],
     ] {
         let mut args = vec!["vision", "eval", data.to_str().unwrap()];
         args.extend(bad.iter().copied());

@@ -360,16 +360,101 @@ pub fn mask_annotations(
         let mut all = data.clone();
         let fill = median_in_place(&mut all).unwrap_or(0.0) as f32;
         let margin = 2 + (label.y1 - label.y0) / 4;
-        let (x0, x1) = (label.x0.saturating_sub(margin), (label.x1 + margin).min(w));
-        let (y0, y1) = (
-            label.y0.saturating_sub(margin),
-            (label.y1 + margin).min(keep_rows),
-        );
-        for y in y0..y1 {
-            data[y * w + x0..y * w + x1].fill(fill);
+        let around = PanelLabel {
+            x0: label.x0.saturating_sub(margin),
+            x1: (label.x1 + margin).min(w),
+            y0: label.y0.saturating_sub(margin),
+            y1: (label.y1 + margin).min(keep_rows),
+        };
+        let (lo, hi) = data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let painted = grow_over_label_box(&data, w, keep_rows, around, lo, hi);
+        for y in painted.y0..painted.y1 {
+            data[y * w + painted.x0..y * w + painted.x1].fill(fill);
         }
     }
     GrayImage::new(w, keep_rows, data)
+}
+
+/// Labels are often typeset on a solid black or white box larger than the glyphs. Painting
+/// only the glyphs would leave a frame of that box around a uniform patch, which a segmenter
+/// takes for a particle; so the painted rectangle grows, side by side, while the next row or
+/// column outside it is nearly all (≥ 90 %) of the same saturated value (within 3 % of the
+/// image's range of its darkest or brightest value) as the current rectangle's border, up to a
+/// third of the image in each direction. A label written straight onto the image has no such
+/// border and is painted with its margin only.
+fn grow_over_label_box(
+    data: &[f32],
+    w: usize,
+    rows: usize,
+    start: PanelLabel,
+    lo: f32,
+    hi: f32,
+) -> PanelLabel {
+    let tolerance = 0.03 * (hi - lo);
+    let saturated_share = |pixels: &mut dyn Iterator<Item = f32>, dark: bool| {
+        let (mut hits, mut total) = (0usize, 0usize);
+        for v in pixels {
+            total += 1;
+            let hit = if dark {
+                v <= lo + tolerance
+            } else {
+                v >= hi - tolerance
+            };
+            hits += hit as usize;
+        }
+        if total == 0 {
+            0.0
+        } else {
+            hits as f64 / total as f64
+        }
+    };
+    let row = |r: &PanelLabel, y: usize| (r.x0..r.x1).map(move |x| data[y * w + x]);
+    let column = |r: &PanelLabel, x: usize| (r.y0..r.y1).map(move |y| data[y * w + x]);
+    // The box colour: the saturated value that dominates the rectangle's own border.
+    let border_share = |r: &PanelLabel, dark: bool| {
+        let mut border = row(r, r.y0)
+            .chain(row(r, r.y1 - 1))
+            .chain(column(r, r.x0))
+            .chain(column(r, r.x1 - 1));
+        saturated_share(&mut border, dark)
+    };
+    let dark = border_share(&start, true) >= border_share(&start, false);
+    if border_share(&start, dark) < 0.5 {
+        return start;
+    }
+    let (max_w, max_h) = (
+        (w / 3).max(start.x1 - start.x0),
+        (rows / 3).max(start.y1 - start.y0),
+    );
+    let mut r = start;
+    let full = |share: f64| share >= 0.9;
+    loop {
+        let mut grew = false;
+        if r.y0 > 0 && r.y1 - r.y0 < max_h && full(saturated_share(&mut row(&r, r.y0 - 1), dark)) {
+            r.y0 -= 1;
+            grew = true;
+        }
+        if r.y1 < rows && r.y1 - r.y0 < max_h && full(saturated_share(&mut row(&r, r.y1), dark)) {
+            r.y1 += 1;
+            grew = true;
+        }
+        if r.x0 > 0 && r.x1 - r.x0 < max_w && full(saturated_share(&mut column(&r, r.x0 - 1), dark))
+        {
+            r.x0 -= 1;
+            grew = true;
+        }
+        if r.x1 < w && r.x1 - r.x0 < max_w && full(saturated_share(&mut column(&r, r.x1), dark)) {
+            r.x1 += 1;
+            grew = true;
+        }
+        if !grew {
+            return r;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -479,6 +564,30 @@ mod tests {
         let masked = mask_annotations(&image, &found).unwrap();
         assert!((6..27).all(|y| (8..23).all(|x| masked.data[y * w + x] > 100.0)));
         assert_eq!(masked.data[175 * w + 295], 0.0, "the particle stays");
+    }
+
+    #[test]
+    fn a_label_on_a_solid_box_is_painted_over_with_its_box() {
+        let (w, h) = (320, 200);
+        let mut data = field(w, h);
+        // A white "a" on a black box of 44 × 38 px in the top-left corner.
+        for y in 0..38 {
+            data[y * w..y * w + 44].fill(0.0);
+        }
+        letter_a(&mut data, w, 12, 8, 3, 255.0);
+        let image = GrayImage::new(w, h, data).unwrap();
+        let found = detect_annotations(&image).unwrap();
+        let label = found.panel_label.expect("the letter is found");
+        assert!(label.x1 <= 30 && label.y1 <= 32, "{label:?}");
+        let masked = mask_annotations(&image, &found).unwrap();
+        let left_dark = (0..38)
+            .flat_map(|y| (0..44).map(move |x| (x, y)))
+            .filter(|&(x, y)| masked.data[y * w + x] < 30.0)
+            .count();
+        assert_eq!(left_dark, 0, "the whole box is painted over");
+        // The field next to the box is untouched.
+        assert_eq!(masked.data[10 * w + 60], image.data[10 * w + 60]);
+        assert_eq!(masked.data[50 * w + 10], image.data[50 * w + 10]);
     }
 
     #[test]

@@ -103,7 +103,7 @@ fn five_nm_population_meets_f1_and_d50_targets() {
         for seed in [1, 2, 3] {
             let o = run_case("5 nm", &diameters, touching, seed);
             assert!(
-                o.f1 >= 0.95,
+                o.f1 >= 0.97,
                 "F1 {} at touching {touching}, seed {seed}",
                 o.f1
             );
@@ -122,7 +122,7 @@ fn small_and_large_populations_meet_targets() {
         let diameters = population(500, mean, 0.07, 7);
         for (touching, seed) in [(0.0, 11), (0.10, 12), (0.15, 13)] {
             let o = run_case(label, &diameters, touching, seed);
-            assert!(o.f1 >= 0.95, "{label}: F1 {} at touching {touching}", o.f1);
+            assert!(o.f1 >= 0.97, "{label}: F1 {} at touching {touching}", o.f1);
             assert!(
                 (o.d50_ratio - 1.0).abs() <= 0.02,
                 "{label}: D50 ratio {} at touching {touching}",
@@ -145,7 +145,7 @@ fn bimodal_mixture_and_bright_polarity() {
         "   3.5+7 nm touching   10 % seed 31: F1 {:.4} (P {:.4} R {:.4}), mean ratio {:.4}, counted {} vs truth {}",
         o.f1, o.precision, o.recall, o.mean_ratio, o.counted, o.truth_counted
     );
-    assert!(o.f1 >= 0.95, "mixture F1 {}", o.f1);
+    assert!(o.f1 >= 0.97, "mixture F1 {}", o.f1);
     assert!(
         (o.mean_ratio - 1.0).abs() <= 0.02,
         "mixture mean ratio {}",
@@ -171,17 +171,21 @@ fn bimodal_mixture_and_bright_polarity() {
     assert_eq!(analysis.polarity, athanor_vision::Polarity::Bright);
     let bright = evaluate(&inverted);
     eprintln!("   inverted (bright particles): F1 {:.4}", bright.f1);
-    assert!(bright.f1 >= 0.95);
+    assert!(bright.f1 >= 0.97, "bright F1 {}", bright.f1);
 }
 
 #[test]
-fn heavy_touching_is_reported() {
-    // 20 % touching is beyond the specification; report it and require that it degrades
-    // gracefully.
+fn twenty_percent_touching_still_meets_the_targets() {
+    // The upper end: up to 20 % of the particles touch a neighbour.
     let diameters = population(500, 5.0, 0.07, 42);
     for seed in [4, 5] {
         let o = run_case("5 nm", &diameters, 0.20, seed);
-        assert!(o.f1 >= 0.9, "F1 {} at 20 % touching", o.f1);
+        assert!(o.f1 >= 0.97, "F1 {} at 20 % touching, seed {seed}", o.f1);
+        assert!(
+            (o.d50_ratio - 1.0).abs() <= 0.02,
+            "D50 ratio {} at 20 % touching, seed {seed}",
+            o.d50_ratio
+        );
     }
 }
 

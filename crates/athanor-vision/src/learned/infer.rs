@@ -16,8 +16,10 @@
 //! distance) with the crate's marker-controlled watershed, so touching particles whose contact
 //! line the network marks as boundary become separate instances. Holes enclosed by one
 //! instance are filled (particles with bright rims come out as rings otherwise). Objects
-//! smaller than [`InferenceConfig::min_area_px`] are dropped; labels are numbered in raster
-//! order.
+//! smaller than [`InferenceConfig::min_area_px`], and objects whose mean foreground
+//! probability is below [`InferenceConfig::min_confidence`] (on real micrographs these are
+//! mostly patches of textured substrate or support film), are dropped; labels are numbered in
+//! raster order.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -50,6 +52,10 @@ pub struct InferenceConfig {
     /// Smallest object kept, pixels at full resolution. Default 40 (about 7 px across; 99 %
     /// of the hand-labelled EMPS particles are larger).
     pub min_area_px: usize,
+    /// Smallest mean foreground probability over an instance's pixels (its confidence);
+    /// weaker instances are dropped. Default 0.75 (chosen on training images, see
+    /// `weights/README.md`); 0 keeps every instance.
+    pub min_confidence: f32,
 }
 
 impl Default for InferenceConfig {
@@ -61,6 +67,7 @@ impl Default for InferenceConfig {
             min_dynamic: 0.3,
             min_area_px: 40,
             max_particle_px: Some(64.0),
+            min_confidence: 0.75,
         }
     }
 }
@@ -258,8 +265,16 @@ pub fn instances_from_maps(maps: &PredictedMaps, config: &InferenceConfig) -> Ve
     for &l in &labels {
         areas[l as usize] += 1;
     }
+    // Weak instances are dropped: textured support films and substrate grains give broad
+    // regions where the network is only just above the threshold, real particles are clear.
+    let mut probability_sum = vec![0f64; count as usize + 1];
+    for (&l, &p) in labels.iter().zip(&maps.foreground) {
+        probability_sum[l as usize] += p as f64;
+    }
     for l in labels.iter_mut() {
-        if areas[*l as usize] < config.min_area_px {
+        let k = *l as usize;
+        let confidence = probability_sum[k] / areas[k].max(1) as f64;
+        if areas[k] < config.min_area_px || confidence < config.min_confidence as f64 {
             *l = 0;
         }
     }
@@ -513,5 +528,41 @@ mod tests {
         maps.foreground[2 * w + 2] = 1.0;
         let labels = instances_from_maps(&maps, &InferenceConfig::default());
         assert_eq!(labels[2 * w + 2], 0);
+    }
+
+    #[test]
+    fn doubtful_instances_are_dropped_by_their_mean_probability() {
+        // Two separate discs; the right one only just above the foreground threshold.
+        let (w, h) = (80, 30);
+        let mut maps = PredictedMaps {
+            width: w,
+            height: h,
+            foreground: vec![0.0; w * h],
+            boundary: vec![0.0; w * h],
+            distance: vec![0.0; w * h],
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+                for (cx, p) in [(20.0f32, 0.95), (58.0, 0.6)] {
+                    let r = ((px - cx).powi(2) + (py - 15.0).powi(2)).sqrt();
+                    if r < 10.5 {
+                        maps.foreground[i] = p;
+                        maps.distance[i] = 1.0 - r / 10.5;
+                    }
+                }
+            }
+        }
+        let labels = instances_from_maps(&maps, &InferenceConfig::default());
+        assert_eq!(labels.iter().copied().max(), Some(1));
+        assert_ne!(labels[15 * w + 20], 0);
+        assert_eq!(labels[15 * w + 58], 0);
+        let keep_all = InferenceConfig {
+            min_confidence: 0.0,
+            ..InferenceConfig::default()
+        };
+        let labels = instances_from_maps(&maps, &keep_all);
+        assert_eq!(labels.iter().copied().max(), Some(2));
     }
 }

@@ -54,6 +54,10 @@ pub struct TrainConfig {
     /// Probability that a training crop has its contrast inverted (see
     /// [`super::data::add_random_crop`]). Default 0.
     pub invert_probability: f64,
+    /// Start from these weights (a safetensors file written by [`train`]) instead of a seeded
+    /// initialisation: fine-tuning, or continuing a run that was stopped. Its network shape
+    /// must equal [`TrainConfig::model`]. The path is written to the record.
+    pub initial_weights: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -67,6 +71,7 @@ impl Default for TrainConfig {
             seed: 1,
             time_limit_s: None,
             invert_probability: 0.0,
+            initial_weights: None,
         }
     }
 }
@@ -160,7 +165,26 @@ pub fn train_on_images(
         });
     }
     let err = model_error("training step");
-    let net = UNet::new(config.model, config.seed)?;
+    let net = match &config.initial_weights {
+        None => UNet::new(config.model, config.seed)?,
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| VisionError::Data {
+                reason: format!("reading the initial weights {}: {e}", path.display()),
+            })?;
+            let net = UNet::from_safetensors(&bytes)?;
+            if net.config() != config.model {
+                return Err(VisionError::Data {
+                    reason: format!(
+                        "the initial weights {} are a {:?} network, but the run asks for {:?}",
+                        path.display(),
+                        net.config(),
+                        config.model
+                    ),
+                });
+            }
+            net
+        }
+    };
     let adam = ParamsAdamW {
         lr: config.learning_rate,
         beta1: 0.9,
@@ -394,6 +418,7 @@ mod tests {
             seed: 11,
             time_limit_s: None,
             invert_probability: 0.5,
+            initial_weights: None,
         }
     }
 
@@ -429,6 +454,38 @@ mod tests {
         let s = |x: f32| 1.0 / (1.0 + (-x).exp());
         let expected = (-(1.0 - s(-3.0)).ln() - s(0.0).ln() - s(2.0).ln()) / 3.0;
         assert!((value - expected).abs() < 1e-6, "{value} vs {expected}");
+    }
+
+    #[test]
+    fn training_can_start_from_saved_weights_of_the_same_shape_only() {
+        let images: Vec<TrainingImage> = (0..4).map(disc_image).collect();
+        let (net, first) = train_on_images(&images, &tiny_config(20), &mut |_, _| {}).unwrap();
+        let dir = std::env::temp_dir().join(format!("athanor-finetune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("start.safetensors");
+        std::fs::write(&path, net.to_safetensors().unwrap()).unwrap();
+        let mut config = tiny_config(5);
+        config.initial_weights = Some(path.clone());
+        let mut first_losses = Vec::new();
+        train_on_images(&images, &config, &mut |p, _| first_losses.push(p.loss)).unwrap();
+        // Continuing starts where the first run ended, far below a fresh network's loss.
+        let fresh_start: f64 = {
+            let mut losses = Vec::new();
+            train_on_images(&images, &tiny_config(1), &mut |p, _| losses.push(p.loss)).unwrap();
+            losses[0]
+        };
+        let last_epoch = *first.epoch_losses.last().unwrap();
+        assert!(
+            first_losses[0] < 0.75 * fresh_start && first_losses[0] < 1.5 * last_epoch,
+            "continued run starts at {:.3}; fresh {fresh_start:.3}, previous end {last_epoch:.3}",
+            first_losses[0]
+        );
+        config.model.base_channels = 6;
+        let error = train_on_images(&images, &config, &mut |_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("start.safetensors"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
