@@ -13,6 +13,7 @@ use athanor_vision::{
     PopulationStats, Segmentation,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// A 2-D image as grayscale floats, with its pixel size in nm when the file says it.
@@ -148,6 +149,24 @@ fn parallel_map<T: Sync, R: Send>(
         }
     });
     results.into_iter().flatten().collect()
+}
+
+/// Runs `work` over `items` on all cores and hands each result to `consume` in input order.
+/// Items are processed a window of a few per worker at a time, so a batch of any length needs
+/// no more memory than one window (the results are not collected).
+fn parallel_for_each_ordered<T: Sync, R: Send>(
+    items: &[T],
+    bar: &ProgressBar,
+    work: impl Fn(&T) -> R + Sync,
+    mut consume: impl FnMut(&T, R) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for window in items.chunks(4 * workers) {
+        for (item, result) in window.iter().zip(parallel_map(window, bar, &work)) {
+            consume(item, result)?;
+        }
+    }
+    Ok(())
 }
 
 /// Optional per-image files written by `vision analyze`.
@@ -537,7 +556,27 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
         ..PopulationConfig::default()
     };
     let bar = progress(files.len(), "analyse");
-    let results = parallel_map(&files, &bar, |path| -> anyhow::Result<serde_json::Value> {
+    let mut outcome = BatchOutcome::default();
+    let mut failures = Vec::new();
+    // Results are written as they come (in input order): the JSON array element by element,
+    // summary.csv row by row, so memory does not grow with the number of files.
+    let mut summary = match &outputs.csv {
+        Some(dir) => {
+            let out = dir.join("summary.csv");
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+            writer.write_record(summary_header())?;
+            Some(writer)
+        }
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut json_out = std::io::BufWriter::new(stdout.lock());
+    if options.json {
+        write!(json_out, "[")?;
+    }
+    let work = |path: &PathBuf| -> anyhow::Result<serde_json::Value> {
         let m = read_micrograph(path)?;
         let annotations = detect_annotations(&m.image)?;
         let image = if options.keep_annotations {
@@ -652,13 +691,10 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
             "notes": a.notes,
             "written": written,
         }))
-    });
-    bar.finish_and_clear();
-    let mut outcome = BatchOutcome::default();
-    let mut docs = Vec::new();
-    let mut failures = Vec::new();
-    for (path, r) in files.iter().zip(results) {
-        match r {
+    };
+    let mut first = true;
+    parallel_for_each_ordered(&files, &bar, work, |path, r| {
+        let doc = match r {
             Ok(doc) => {
                 outcome.analysed += 1;
                 let rejected = doc["qc"]["pass"] == serde_json::json!(false);
@@ -698,23 +734,35 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
                         doc["pixel_size_source"].as_str().unwrap_or(""),
                     );
                 }
-                docs.push(doc);
+                doc
             }
             Err(e) => {
                 outcome.failed += 1;
                 failures.push(format!("{}: {e:#}", path.display()));
-                docs.push(serde_json::json!({"file": path.display().to_string(), "error": format!("{e:#}")}));
+                serde_json::json!({"file": path.display().to_string(), "error": format!("{e:#}")})
             }
+        };
+        if let Some(writer) = summary.as_mut() {
+            writer.write_record(summary_row(&doc))?;
         }
-    }
-    if let Some(dir) = &outputs.csv {
-        let out = dir.join("summary.csv");
-        std::fs::write(&out, summary_csv(&docs)?)
-            .with_context(|| format!("writing {}", out.display()))?;
+        if options.json {
+            if !first {
+                write!(json_out, ",")?;
+            }
+            serde_json::to_writer(&mut json_out, &doc)?;
+        }
+        first = false;
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if let Some(mut writer) = summary {
+        writer.flush().context("writing summary.csv")?;
     }
     if options.json {
-        println!("{}", serde_json::to_string(&docs)?);
+        writeln!(json_out, "]")?;
     }
+    json_out.flush()?;
+    drop(json_out);
     if !failures.is_empty() {
         eprintln!("{} of {} file(s) failed:", failures.len(), files.len());
         for f in &failures {
@@ -724,71 +772,75 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
     Ok(outcome)
 }
 
-/// One row per image of the batch (failed files have only `file` and `error`).
-fn summary_csv(docs: &[serde_json::Value]) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let columns: [(&str, &[&str]); 14] = [
-        ("count", &["population", "count"]),
-        ("d10 [nm]", &["population", "number", "d10_nm"]),
-        ("d50 [nm]", &["population", "number", "d50_nm"]),
-        ("d90 [nm]", &["population", "number", "d90_nm"]),
-        ("mean [nm]", &["population", "number", "mean_nm"]),
-        ("cv", &["population", "number", "cv"]),
-        ("span", &["population", "number", "span"]),
-        ("d50_volume [nm]", &["population", "volume", "d50_nm"]),
-        (
-            "d50_ci_low [nm]",
-            &["population", "bootstrap", "d50_nm", "low"],
-        ),
-        (
-            "d50_ci_high [nm]",
-            &["population", "bootstrap", "d50_nm", "high"],
-        ),
-        (
-            "lognormal_median [nm]",
-            &["population", "lognormal", "median_nm"],
-        ),
-        (
-            "lognormal_gsd",
-            &["population", "lognormal", "geometric_sd"],
-        ),
-        (
-            "agglomerate_fraction",
-            &["population", "agglomerates", "fraction"],
-        ),
-        (
-            "outlier_fraction",
-            &["population", "outliers", "any", "fraction"],
-        ),
-    ];
+/// The per-image summary columns besides file, pixel size, QC and error: header and JSON
+/// path into an image's document.
+const SUMMARY_COLUMNS: [(&str, &[&str]); 14] = [
+    ("count", &["population", "count"]),
+    ("d10 [nm]", &["population", "number", "d10_nm"]),
+    ("d50 [nm]", &["population", "number", "d50_nm"]),
+    ("d90 [nm]", &["population", "number", "d90_nm"]),
+    ("mean [nm]", &["population", "number", "mean_nm"]),
+    ("cv", &["population", "number", "cv"]),
+    ("span", &["population", "number", "span"]),
+    ("d50_volume [nm]", &["population", "volume", "d50_nm"]),
+    (
+        "d50_ci_low [nm]",
+        &["population", "bootstrap", "d50_nm", "low"],
+    ),
+    (
+        "d50_ci_high [nm]",
+        &["population", "bootstrap", "d50_nm", "high"],
+    ),
+    (
+        "lognormal_median [nm]",
+        &["population", "lognormal", "median_nm"],
+    ),
+    (
+        "lognormal_gsd",
+        &["population", "lognormal", "geometric_sd"],
+    ),
+    (
+        "agglomerate_fraction",
+        &["population", "agglomerates", "fraction"],
+    ),
+    (
+        "outlier_fraction",
+        &["population", "outliers", "any", "fraction"],
+    ),
+];
+
+/// The header of summary.csv.
+fn summary_header() -> Vec<&'static str> {
     let mut header = vec!["file", "pixel_size [nm]", "pixel_size_source"];
-    header.extend(columns.iter().map(|c| c.0));
+    header.extend(SUMMARY_COLUMNS.iter().map(|c| c.0));
     header.extend(["qc", "error"]);
-    w.write_record(&header)?;
-    for doc in docs {
-        let text = |v: &serde_json::Value| match v {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let mut row = vec![
-            text(&doc["file"]),
-            text(&doc["pixel_size_nm"]),
-            text(&doc["pixel_size_source"]),
-        ];
-        for (_, path) in columns {
-            let value = path.iter().fold(doc, |v, key| &v[*key]);
-            row.push(text(value));
-        }
-        row.push(match doc["qc"]["pass"].as_bool() {
-            Some(true) => "pass".into(),
-            Some(false) => "fail".into(),
-            None => String::new(),
-        });
-        row.push(text(&doc["error"]));
-        w.write_record(&row)?;
+    header
+}
+
+/// One row of summary.csv for an image's document (failed files have only `file` and
+/// `error`).
+fn summary_row(doc: &serde_json::Value) -> Vec<String> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut row = vec![
+        text(&doc["file"]),
+        text(&doc["pixel_size_nm"]),
+        text(&doc["pixel_size_source"]),
+    ];
+    for (_, path) in SUMMARY_COLUMNS {
+        let value = path.iter().fold(doc, |v, key| &v[*key]);
+        row.push(text(value));
     }
-    Ok(w.into_inner()?)
+    row.push(match doc["qc"]["pass"].as_bool() {
+        Some(true) => "pass".into(),
+        Some(false) => "fail".into(),
+        None => String::new(),
+    });
+    row.push(text(&doc["error"]));
+    row
 }
 
 /// Settings of `vision eval`.
