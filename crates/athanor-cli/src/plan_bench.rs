@@ -253,11 +253,6 @@ fn run_moo(
     problems: &[MultiObjectiveProblem],
     figures: &mut Map<String, Value>,
 ) -> anyhow::Result<(Vec<ProblemCurves>, Value)> {
-    let methods: [(&str, Option<Acquisition>); 3] = [
-        ("sobol", None),
-        ("parego", Some(Acquisition::ParEgo { rho: 0.05 })),
-        ("qnehvi", Some(Acquisition::Nehvi { reference: None })),
-    ];
     println!(
         "Hypervolume after {} experiments ({} Sobol, then q = {}), median over {} seeds",
         args.moo_budget,
@@ -272,6 +267,18 @@ fn run_moo(
     let mut curves: Vec<ProblemCurves> = Vec::new();
     let mut doc = Vec::new();
     for &problem in problems {
+        // qNEHVI is told the reference point the hypervolume is measured against, as BoTorch's
+        // qLogNEHVI is in the peer comparison (bench/peers/run_peers_mo.py).
+        let methods: [(&str, Option<Acquisition>); 3] = [
+            ("sobol", None),
+            ("parego", Some(Acquisition::ParEgo { rho: 0.05 })),
+            (
+                "qnehvi",
+                Some(Acquisition::Nehvi {
+                    reference: Some(problem.reference().to_vec()),
+                }),
+            ),
+        ];
         let mut problem_curves = Vec::new();
         let mut method_doc = Map::new();
         for (name, acquisition) in &methods {
