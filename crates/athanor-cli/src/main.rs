@@ -338,7 +338,7 @@ enum PlanCommand {
 enum VisionCommand {
     /// Segment particles and print size statistics for each image; continues past bad files.
     #[command(
-        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json\n  athanor vision analyze tem.tif --labels labels/ --overlay overlays/\n  athanor vision analyze batch/ --spec qc.toml --fail-on-reject --csv out/ --histogram out/\n  athanor vision analyze sem.png --scale-bar \"200 nm\"\n\nData bars (info strips at the bottom) and scale bars are found and masked; the pixel size\ncomes from --pixel-size (source: user), else the file (metadata), else the scale bar's\nmeasured length with --scale-bar (scale bar), else none (sizes in pixels).\n\nExit codes: 0 all analysed (QC verdicts are reported, not enforced, unless\n--fail-on-reject), 1 some file failed (the rest are still analysed and written) or a QC\nreject with --fail-on-reject, 2 bad arguments or spec."
+        after_help = "Examples:\n  athanor vision analyze tem.tif\n  athanor vision analyze scans/*.png --pixel-size 0.5 --json\n  athanor vision analyze tem.tif --labels labels/ --overlay overlays/\n  athanor vision analyze batch/ --spec qc.toml --fail-on-reject --csv out/ --histogram out/\n  athanor vision analyze sem.png --scale-bar \"200 nm\"\n\nData bars (info strips at the bottom) and scale bars are found and masked; the pixel size\ncomes from --pixel-size (source: user), else the file (metadata), else the scale bar's\nmeasured length with --scale-bar (scale bar), else the bar's label read from the image\n(scale bar (read: \"100 nm\")), else none (sizes in pixels).\n\nExit codes: 0 all analysed (QC verdicts are reported, not enforced, unless\n--fail-on-reject), 1 some file failed (the rest are still analysed and written) or a QC\nreject with --fail-on-reject, 2 bad arguments or spec."
     )]
     Analyze {
         /// Image files (TIFF, DM3/DM4, PNG).
@@ -375,6 +375,8 @@ enum VisionCommand {
         seed: u64,
         /// What the scale bar burnt into the images stands for, e.g. "100 nm": images without
         /// a pixel size in their metadata are calibrated from the bar's measured length.
+        /// Without it, the bar's label is read from the image (OCR) when it can be read
+        /// with confidence; this option wins over the reading.
         #[arg(long)]
         scale_bar: Option<String>,
         /// Do not detect and mask data bars and scale bars (analyse them as image content).

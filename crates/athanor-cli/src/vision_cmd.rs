@@ -8,6 +8,7 @@ use athanor_model::units::Unit;
 use athanor_vision::annotations::{detect_annotations, mask_annotations};
 use athanor_vision::eval::{score_image, summarize, ImageScore};
 use athanor_vision::qc::{qc_verdict, Length, QcSpec};
+use athanor_vision::scale_label::read_scale_label;
 use athanor_vision::{
     analyze, analyze_with, population_stats, AnalysisConfig, GrayImage, Polarity, PopulationConfig,
     PopulationStats, Segmentation,
@@ -579,21 +580,37 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
     let work = |path: &PathBuf| -> anyhow::Result<serde_json::Value> {
         let m = read_micrograph(path)?;
         let annotations = detect_annotations(&m.image)?;
+        // The scale bar's label, read (OCR) only when nothing else calibrates the image: the
+        // user's --pixel-size and --scale-bar and the file's metadata all take precedence.
+        let read_label = match (
+            options.pixel_size_nm,
+            m.pixel_size_nm,
+            scale_bar_nm,
+            annotations.scale_bar,
+        ) {
+            (None, None, None, Some(bar)) => read_scale_label(&m.image, &bar, &annotations),
+            _ => None,
+        };
         let image = if options.keep_annotations {
             m.image
         } else {
             mask_annotations(&m.image, &annotations)?
         };
-        let from_scale_bar = match (scale_bar_nm, annotations.scale_bar) {
-            (Some(length), Some(bar)) => Some(bar.pixel_size_nm(length)?),
+        let from_scale_bar = match (scale_bar_nm, annotations.scale_bar, &read_label) {
+            (Some(length), Some(bar), _) => Some((bar.pixel_size_nm(length)?, "scale bar".into())),
+            (None, Some(bar), Some(label)) => Some((
+                bar.pixel_size_nm(label.length_nm)?,
+                format!("scale bar (read: {:?})", label.text),
+            )),
             _ => None,
         };
-        let (size, calibrated) = match (options.pixel_size_nm, m.pixel_size_nm, from_scale_bar) {
-            (Some(p), _, _) => (p, "user"),
-            (None, Some(p), _) => (p, "metadata"),
-            (None, None, Some(p)) => (p, "scale bar"),
-            (None, None, None) => (1.0, "none"),
-        };
+        let (size, calibrated): (f64, String) =
+            match (options.pixel_size_nm, m.pixel_size_nm, from_scale_bar) {
+                (Some(p), _, _) => (p, "user".into()),
+                (None, Some(p), _) => (p, "metadata".into()),
+                (None, None, Some((p, source))) => (p, source),
+                (None, None, None) => (1.0, "none".into()),
+            };
         let config = AnalysisConfig {
             pixel_size_nm: size,
             polarity: Polarity::Auto,
@@ -624,6 +641,13 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
         } else if scale_bar_nm.is_some() {
             a.notes
                 .push("--scale-bar was given but no scale bar was found".into());
+        }
+        if let Some(label) = &read_label {
+            a.notes.push(format!(
+                "scale bar label read as {:?} ({} nm, confidence {:.2}): pixel size {size:.4} nm \
+                 from the scale bar",
+                label.text, label.length_nm, label.confidence
+            ));
         }
         let counted: Vec<athanor_vision::Particle> = a
             .particles
@@ -684,6 +708,7 @@ pub fn analyze_files(inputs: &[PathBuf], options: &AnalyzeOptions) -> anyhow::Re
             "pixel_size_nm": size,
             "pixel_size_source": calibrated,
             "annotations": annotations,
+            "scale_label": read_label,
             "particles": a.particles.len(),
             "stats": a.stats,
             "population": population,

@@ -105,10 +105,9 @@ fn vision_analyzes_and_scores_real_micrographs() {
     let out = run_ok(&["vision", "analyze", image.to_str().unwrap(), "--json"]);
     let docs = last_json_line(&out);
     assert!(docs[0]["particles"].as_u64().unwrap() > 0);
-    assert!(
-        docs[0]["pixel_size_source"] == "none",
-        "PNG has no pixel size"
-    );
+    // The PNG has no pixel size; its scale bar's label "200 nm" is read instead.
+    assert_eq!(docs[0]["pixel_size_source"], "scale bar (read: \"200 nm\")");
+    assert_eq!(docs[0]["scale_label"]["length_nm"], 200.0);
 
     let out = run_ok(&["vision", "eval", emps.to_str().unwrap(), "--limit", "4"]);
     let figures = last_json_line(&out);

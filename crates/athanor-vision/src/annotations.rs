@@ -31,8 +31,8 @@
 //!   over, with room for its label above it, and a panel label with a margin, both with the
 //!   image's median.
 //!
-//! Reading the label's digits (OCR) is not attempted: the caller passes the bar's length, e.g.
-//! from a `--scale-bar "100 nm"` option.
+//! The bar's label ("100 nm") is read by [`crate::scale_label::read_scale_label`]; a caller
+//! may instead pass the bar's length, e.g. from a `--scale-bar "100 nm"` option.
 
 use crate::components::{label_components, BBox};
 use crate::distance::squared_distance_to_outside;

@@ -137,6 +137,7 @@ mod pipeline;
 pub mod population;
 pub mod qc;
 mod refine;
+pub mod scale_label;
 mod shape;
 mod stats;
 mod threshold;
