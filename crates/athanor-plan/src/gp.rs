@@ -20,6 +20,8 @@
 //!   Hellsten & Nardi (2024), "Vanilla Bayesian optimization performs great in high
 //!   dimensions" (ICML), the default of BoTorch ≥ 0.12. As in GPyTorch, the density is taken in
 //!   `ℓ` (not `log ℓ`), which puts the mode at `e^{√2−3} √d ≈ 0.2 √d`;
+//! * lengthscales bounded above by [`MAX_LENGTHSCALE`] (twice the unit cube's width), so that
+//!   noisy data never make the model certain that a declared input is irrelevant;
 //! * `σ_n² ~ LogNormal(−4, 1)` (BoTorch's default noise prior), bounded below by
 //!   [`FitOptions::min_noise_variance`];
 //! * `log σ_f² ~ Normal(0, 1)`: the outputs are standardised, so the signal variance is about 1.
@@ -56,9 +58,21 @@ const JITTER: f64 = 1e-10;
 const LENGTHSCALE_PRIOR_SCALE: f64 = 1.732_050_807_568_877_2;
 /// Location of the noise-variance prior in log space.
 const NOISE_PRIOR_LOCATION: f64 = -4.0;
-/// Box on log-parameters explored by the optimiser: lengthscales in [1e-2, 1e2] (the inputs
+/// Box on log-parameters explored by the optimiser: lengthscales in [1e-2, 2] (the inputs
 /// are in the unit cube), signal variance in [1e-2, 1e2] (the outputs are standardised).
-const LOG_LENGTHSCALE_RANGE: (f64, f64) = (-4.605_170_185_988_091, 4.605_170_185_988_091);
+///
+/// The lengthscale ceiling [`MAX_LENGTHSCALE`] is deliberate: a Matérn-5/2 lengthscale of 2
+/// on a unit interval already makes a dimension nearly linear over the whole range, and
+/// anything larger only tells the model that the input does not matter at all. With noisy
+/// data a weak but real input (Hartmann-3's first coordinate moves `f` by ≈ 2 % of its range
+/// along the optimum's ridge) is first absorbed into the noise; the likelihood then drives
+/// its lengthscale towards ∞, the posterior becomes confident that the input is irrelevant,
+/// expected improvement never varies it again, and the search stalls at a regret set by
+/// where that coordinate happened to sit. The ceiling keeps a residual sensitivity to every
+/// declared input, so the acquisition can still learn it.
+const LOG_LENGTHSCALE_RANGE: (f64, f64) = (-4.605_170_185_988_091, std::f64::consts::LN_2);
+/// Largest lengthscale considered (unit-cube input units); see [`LOG_LENGTHSCALE_RANGE`].
+pub const MAX_LENGTHSCALE: f64 = 2.0;
 const LOG_SIGNAL_RANGE: (f64, f64) = (-4.605_170_185_988_091, 4.605_170_185_988_091);
 /// Largest noise variance considered (in standardised units the total variance is 1).
 const MAX_NOISE_VARIANCE: f64 = 2.0;
@@ -1066,6 +1080,27 @@ mod tests {
         let (_, scale) = gp.output_standardisation();
         let noise_sd = gp.hyperparameters().noise_variance.sqrt() * scale;
         assert!((0.05..0.2).contains(&noise_sd), "noise sd {noise_sd}");
+    }
+
+    #[test]
+    fn an_input_with_a_weak_effect_under_noise_keeps_a_bounded_lengthscale() {
+        assert!((LOG_LENGTHSCALE_RANGE.1.exp() - MAX_LENGTHSCALE).abs() < 1e-12);
+        // The second input moves y by 2 % of the first one's effect, below the noise: the
+        // likelihood alone would call it irrelevant (lengthscale → ∞).
+        let x = crate::sobol::sobol_points(30, 2, 3);
+        let noise = crate::bench::noise_draws(4, x.len());
+        let y: Vec<f64> = x
+            .iter()
+            .zip(&noise)
+            .map(|(p, z)| (4.0 * p[0]).sin() + 0.02 * p[1] + 0.05 * z)
+            .collect();
+        let gp = GaussianProcess::fit(&x, &y).unwrap();
+        let lengthscales = &gp.hyperparameters().lengthscales;
+        assert!(
+            lengthscales[1] <= MAX_LENGTHSCALE * (1.0 + 1e-9),
+            "{lengthscales:?}"
+        );
+        assert!(lengthscales[1] > lengthscales[0], "{lengthscales:?}");
     }
 
     #[test]

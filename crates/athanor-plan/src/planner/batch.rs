@@ -42,8 +42,9 @@ pub const STRATEGY_BATCH: &str = "gp-qlognei";
 /// Strategy name of batch suggestions chosen by the Kriging-believer heuristic.
 pub const STRATEGY_KRIGING_BELIEVER: &str = "gp-kriging-believer";
 
-/// Monte-Carlo samples of the batch acquisition.
-const BATCH_MC_SAMPLES: usize = 64;
+/// Monte-Carlo samples of the batch acquisition (BoTorch's default for qLogNEI/qLogNEHVI; 64
+/// left the hypervolume improvement of a 2-objective baseline front visibly noisy).
+const BATCH_MC_SAMPLES: usize = 128;
 /// Observed points sampled jointly as the noisy-EI baseline.
 const BASELINE_POINTS: usize = 4;
 /// Scrambled Sobol candidates per greedy step.
