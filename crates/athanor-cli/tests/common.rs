@@ -60,3 +60,40 @@ pub fn campaign_variant(dir: &Path, name: &str, replacements: &[(&str, &str)]) -
     std::fs::write(&path, text).expect("write campaign variant");
     path
 }
+
+/// A 320×256 synthetic micrograph from the twin (5 nm particles, seed `seed`) with `strip`
+/// rows appended below it, pixel `(x, row)` of the strip given by `strip_pixel`, written as a
+/// 16-bit TIFF without a pixel size to `dir/sem.tif`. Returns the file and the micrograph's
+/// own height (the first row of the strip).
+pub fn uncalibrated_micrograph_with_strip(
+    dir: &Path,
+    seed: u64,
+    strip: usize,
+    strip_pixel: impl Fn(usize, usize) -> u16,
+) -> (PathBuf, usize) {
+    use athanor_formats::{write_tiff_u16, CalibratedImage};
+    use athanor_twin::micrograph::{render_micrograph, MicrographSpec};
+    let spec = MicrographSpec {
+        width: 320,
+        height: 256,
+        ..MicrographSpec::default()
+    };
+    let m = render_micrograph(&[5.0], &spec, seed).expect("the twin renders");
+    let mut pixels = m.pixels.clone();
+    for row in 0..strip {
+        for x in 0..m.width {
+            pixels.push(strip_pixel(x, row));
+        }
+    }
+    let tiff = write_tiff_u16(&CalibratedImage {
+        width: m.width,
+        height: m.height + strip,
+        pixels,
+        pixel_size: None,
+        description: None,
+    })
+    .expect("TIFF encodes");
+    let file = dir.join("sem.tif");
+    std::fs::write(&file, tiff).expect("temporary directory is writable");
+    (file, m.height)
+}

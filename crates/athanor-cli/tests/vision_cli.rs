@@ -167,32 +167,15 @@ fn batch_reports_population_qc_and_failed_files() {
 
 #[test]
 fn uncalibrated_image_is_calibrated_from_its_scale_bar() {
-    let spec = MicrographSpec {
-        width: 320,
-        height: 256,
-        ..MicrographSpec::default()
-    };
-    let m = render_micrograph(&[5.0], &spec, 2).unwrap();
-    let mut pixels = m.pixels.clone();
-    let strip = 32;
-    for y in 0..strip {
-        for x in 0..m.width {
-            // A black data bar with a white 150 px bar standing for 30 nm (0.2 nm/px).
-            let bar = (150..300).contains(&x) && (20..25).contains(&y);
-            pixels.push(if bar { u16::MAX } else { 0 });
-        }
-    }
-    let tiff = write_tiff_u16(&CalibratedImage {
-        width: m.width,
-        height: m.height + strip,
-        pixels,
-        pixel_size: None,
-        description: None,
-    })
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sem.tif");
-    std::fs::write(&file, tiff).unwrap();
+    // A black data bar with a white 150 px bar standing for 30 nm (0.2 nm/px).
+    let (file, height) = uncalibrated_micrograph_with_strip(dir.path(), 2, 32, |x, y| {
+        if (150..300).contains(&x) && (20..25).contains(&y) {
+            u16::MAX
+        } else {
+            0
+        }
+    });
     let out = run_ok(&[
         "vision",
         "analyze",
@@ -204,7 +187,7 @@ fn uncalibrated_image_is_calibrated_from_its_scale_bar() {
     let doc = &last_json_line(&out)[0];
     assert_eq!(doc["pixel_size_source"], "scale bar");
     assert!((doc["pixel_size_nm"].as_f64().unwrap() - 0.2).abs() < 1e-9);
-    assert_eq!(doc["annotations"]["data_bar"]["top_row"], m.height);
+    assert_eq!(doc["annotations"]["data_bar"]["top_row"], height);
     let d50 = doc["population"]["number"]["d50_nm"].as_f64().unwrap();
     assert!((d50 - 5.0).abs() < 0.2, "D50 {d50}");
 

@@ -4,20 +4,12 @@
 //! micrograph whose "200 nm" label is read.
 
 mod common;
-use athanor_formats::{write_tiff_u16, CalibratedImage};
-use athanor_twin::micrograph::{render_micrograph, MicrographSpec};
 use athanor_vision::learned::data::read_gray_png;
 use common::*;
 use std::path::Path;
 
 #[test]
 fn label_next_to_the_scale_bar_calibrates_an_uncalibrated_image() {
-    let spec = MicrographSpec {
-        width: 320,
-        height: 256,
-        ..MicrographSpec::default()
-    };
-    let m = render_micrograph(&[5.0], &spec, 3).unwrap();
     // A data strip cut from the vision crate's synthetic label image: "100 nm" in white
     // (Liberation Sans, 14 px) above a white 90 px bar, on a dark background.
     let label = read_gray_png(
@@ -25,29 +17,17 @@ fn label_next_to_the_scale_bar_calibrates_an_uncalibrated_image() {
             .join("../athanor-vision/tests/data/scale_labels/00_100_nm.png"),
     )
     .unwrap();
-    let (rows, background) = (100..label.height, label.data[0]);
-    let mut pixels = m.pixels.clone();
-    for y in rows.clone() {
-        for x in 0..m.width {
+    let (first_row, background) = (100, label.data[0]);
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) =
+        uncalibrated_micrograph_with_strip(dir.path(), 3, label.height - first_row, |x, row| {
             let v = if x < label.width {
-                label.data[y * label.width + x]
+                label.data[(first_row + row) * label.width + x]
             } else {
                 background
             };
-            pixels.push((v * 257.0).round() as u16);
-        }
-    }
-    let tiff = write_tiff_u16(&CalibratedImage {
-        width: m.width,
-        height: m.height + rows.len(),
-        pixels,
-        pixel_size: None,
-        description: None,
-    })
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sem.tif");
-    std::fs::write(&file, tiff).unwrap();
+            (v * 257.0).round() as u16
+        });
 
     let out = run_ok(&["vision", "analyze", file.to_str().unwrap(), "--json"]);
     let doc = &last_json_line(&out)[0];

@@ -496,10 +496,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn maps_of_two_touching_discs_give_two_instances() {
-        // Ideal maps: two discs of radius 10 touching at x = 30, boundary on the contact line.
-        let (w, h) = (60, 30);
+    /// Ideal maps of discs of radius 10.5 centred on row 15 at the given columns, each with
+    /// its own foreground probability; the distance map peaks at 1 in every centre.
+    fn disc_maps(w: usize, h: usize, discs: &[(f32, f32)]) -> PredictedMaps {
         let mut maps = PredictedMaps {
             width: w,
             height: h,
@@ -511,15 +510,23 @@ mod tests {
             for x in 0..w {
                 let i = y * w + x;
                 let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-                for cx in [20.0f32, 40.0] {
+                for &(cx, p) in discs {
                     let r = ((px - cx).powi(2) + (py - 15.0).powi(2)).sqrt();
                     if r < 10.5 {
-                        maps.foreground[i] = 1.0;
+                        maps.foreground[i] = p;
                         maps.distance[i] = maps.distance[i].max(1.0 - r / 10.5);
                     }
                 }
             }
         }
+        maps
+    }
+
+    #[test]
+    fn maps_of_two_touching_discs_give_two_instances() {
+        // Two discs touching at x = 30.
+        let w = 60;
+        let mut maps = disc_maps(w, 30, &[(20.0, 1.0), (40.0, 1.0)]);
         let labels = instances_from_maps(&maps, &InferenceConfig::default());
         let count = labels.iter().copied().max().unwrap();
         assert_eq!(count, 2);
@@ -533,27 +540,8 @@ mod tests {
     #[test]
     fn doubtful_instances_are_dropped_by_their_mean_probability() {
         // Two separate discs; the right one only just above the foreground threshold.
-        let (w, h) = (80, 30);
-        let mut maps = PredictedMaps {
-            width: w,
-            height: h,
-            foreground: vec![0.0; w * h],
-            boundary: vec![0.0; w * h],
-            distance: vec![0.0; w * h],
-        };
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-                for (cx, p) in [(20.0f32, 0.95), (58.0, 0.6)] {
-                    let r = ((px - cx).powi(2) + (py - 15.0).powi(2)).sqrt();
-                    if r < 10.5 {
-                        maps.foreground[i] = p;
-                        maps.distance[i] = 1.0 - r / 10.5;
-                    }
-                }
-            }
-        }
+        let w = 80;
+        let maps = disc_maps(w, 30, &[(20.0, 0.95), (58.0, 0.6)]);
         let labels = instances_from_maps(&maps, &InferenceConfig::default());
         assert_eq!(labels.iter().copied().max(), Some(1));
         assert_ne!(labels[15 * w + 20], 0);
