@@ -613,6 +613,17 @@ fn read_line(line: &[&Glyph], labels: &[u32], w: usize, bar: &BBox) -> Option<Re
     best
 }
 
+/// Pixels between two half-open intervals `[a0, a1)` and `[b0, b1)` (0 when they overlap).
+fn interval_gap((a0, a1): (usize, usize), (b0, b1): (usize, usize)) -> f64 {
+    if a1 <= b0 {
+        (b0 - a1) as f64
+    } else if a0 >= b1 {
+        (a0 - b1) as f64
+    } else {
+        0.0
+    }
+}
+
 /// The gap between a text box and the bar when the text is placed as a label is (above,
 /// below or beside the bar, or inside it, within `3 H + 8` px) and whether it is beside the
 /// bar, else `None`.
@@ -621,25 +632,13 @@ fn gap_to_bar(text: &BBox, bar: &BBox, digit_height: f64) -> Option<(f64, bool)>
     // Above or below: the text shares at least 30 % of the narrower one's width with the bar.
     let shared = text.x1.min(bar.x1) as f64 - text.x0.max(bar.x0) as f64;
     let horizontally_over = shared >= 0.3 * text.width().min(bar.width()) as f64;
-    let vertical_gap = if text.y1 <= bar.y0 {
-        (bar.y0 - text.y1) as f64
-    } else if text.y0 >= bar.y1 {
-        (text.y0 - bar.y1) as f64
-    } else {
-        0.0
-    };
+    let vertical_gap = interval_gap((text.y0, text.y1), (bar.y0, bar.y1));
     if horizontally_over && vertical_gap <= limit {
         return Some((vertical_gap, false));
     }
     let beside = text.y1 as f64 + digit_height >= bar.y0 as f64
         && text.y0 as f64 <= bar.y1 as f64 + digit_height;
-    let horizontal_gap = if text.x1 <= bar.x0 {
-        (bar.x0 - text.x1) as f64
-    } else if text.x0 >= bar.x1 {
-        (text.x0 - bar.x1) as f64
-    } else {
-        0.0
-    };
+    let horizontal_gap = interval_gap((text.x0, text.x1), (bar.x0, bar.x1));
     (beside && horizontal_gap <= limit).then_some((horizontal_gap, true))
 }
 
