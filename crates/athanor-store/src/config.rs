@@ -37,7 +37,23 @@ pub struct StoreConfig {
     /// standard `AWS_*` environment variables or the query) or `memory://` (tests). See
     /// [`StoreConfig::with_object_store`].
     pub object_store_url: Option<String>,
+    /// Large bulk writes ([`crate::Store::ingest_experiments`], [`crate::Store::import_records`]):
+    /// after this many experiments, if they are also at least a quarter of what the store held
+    /// before, the value indexes of results and recipe values are dropped and built again
+    /// (sorted, in one pass) just before the commit, in the same transaction. `None` never
+    /// defers them. Default [`DEFAULT_INDEX_DEFERRAL_AFTER`].
+    ///
+    /// The stored rows and indexes are the same either way; a rolled-back write leaves the
+    /// indexes as they were. Readers are unaffected on SQLite (they see the last commit, with
+    /// its indexes); on PostgreSQL, dropping an index locks its table, so queries on results
+    /// and recipe values wait until such a write commits. Set `None` where that matters more
+    /// than ingest speed.
+    pub index_deferral_after: Option<u64>,
 }
+
+/// Default of [`StoreConfig::index_deferral_after`]: below 20 000 experiments, inserting into
+/// the live indexes costs less than rebuilding them.
+pub const DEFAULT_INDEX_DEFERRAL_AFTER: u64 = 20_000;
 
 impl StoreConfig {
     /// SQLite in `data_dir` (what [`crate::Store::open`] uses).
@@ -47,6 +63,7 @@ impl StoreConfig {
             database_url: None,
             postgres_schema: None,
             object_store_url: None,
+            index_deferral_after: Some(DEFAULT_INDEX_DEFERRAL_AFTER),
         }
     }
 
@@ -57,12 +74,20 @@ impl StoreConfig {
             database_url: Some(url.into()),
             postgres_schema: None,
             object_store_url: None,
+            index_deferral_after: Some(DEFAULT_INDEX_DEFERRAL_AFTER),
         }
     }
 
     /// The same configuration with the tables in PostgreSQL schema `schema`.
     pub fn with_postgres_schema(mut self, schema: impl Into<String>) -> StoreConfig {
         self.postgres_schema = Some(schema.into());
+        self
+    }
+
+    /// The same configuration with another [`StoreConfig::index_deferral_after`] (`None`: large
+    /// bulk writes keep every index live).
+    pub fn with_index_deferral_after(mut self, experiments: Option<u64>) -> StoreConfig {
+        self.index_deferral_after = experiments;
         self
     }
 

@@ -25,8 +25,12 @@
 //! converted, bounds checked), as completed experiments with the same provenance records as
 //! the campaign runner's. [`Store::ingest_experiments`] is the bulk write path for many
 //! finished experiments (one transaction, rows written in batches: cached single-row
-//! statements on SQLite, binary `COPY` on PostgreSQL); imports use it too. [`bench`] is the
-//! workload behind `athanor bench store`.
+//! statements on SQLite, binary `COPY` on PostgreSQL); imports use it too. A write of many
+//! experiments (by default 20 000, and at least a quarter of what the store holds) drops the
+//! value indexes and rebuilds them in one sorted pass before its commit, and on PostgreSQL
+//! checks its foreign keys in one join instead of per row
+//! ([`StoreConfig::index_deferral_after`]). New SQLite databases use 16 KiB pages. [`bench`]
+//! is the workload behind `athanor bench store`.
 //!
 //! ## Records
 //!
@@ -48,8 +52,8 @@
 //!   runs with `synchronous = FULL` (PostgreSQL's default `fsync = on`, `synchronous_commit =
 //!   on` give the same) so a commit is durable before the call returns, bulk writes included
 //!   (a bulk transaction has one commit, so the fsync costs nothing measurable there; the
-//!   connection's 64 MiB page cache and in-memory temporary store are what keep large
-//!   transactions from spilling to disk mid-way);
+//!   connection's 64 MiB page cache keeps a large transaction's working set in memory, and
+//!   the rebuild of deferred indexes sorts through temporary files, not memory);
 //! * blobs are written before the records that reference them, atomically (temporary file,
 //!   fsync, rename, fsync of the directory), and [`Store::record_completed`] checks that each
 //!   referenced blob file exists with the stated size. The worst a crash leaves is an
@@ -172,7 +176,7 @@ mod store;
 mod timestamp;
 pub mod transfer;
 
-pub use config::{BackendKind, StoreConfig, OBJECT_STORE_URL_ENV};
+pub use config::{BackendKind, StoreConfig, DEFAULT_INDEX_DEFERRAL_AFTER, OBJECT_STORE_URL_ENV};
 pub use error::StoreError;
 pub use records::{
     AnalysisRecord, BlobRef, CampaignRecord, CampaignStatus, CompletedExperiment, ExperimentRecord,

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod bulk;
+mod deferred_indexes;
 mod exchange;
 pub(crate) mod provenance;
 mod search;
@@ -43,6 +44,8 @@ pub struct Store {
     /// Where blob bytes live (local directory or object store; see `objects.rs`).
     objects: ObjectStorage,
     backend: Backend,
+    /// See [`StoreConfig::index_deferral_after`].
+    index_deferral_after: Option<u64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -91,6 +94,7 @@ impl Store {
             data_dir: data_dir.to_path_buf(),
             objects,
             backend,
+            index_deferral_after: config.index_deferral_after,
         })
     }
 

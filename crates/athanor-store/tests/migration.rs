@@ -100,35 +100,6 @@ fn rows(raw: &mut Raw) -> Vec<String> {
     out
 }
 
-/// The `CREATE` text of a table or index (SQLite) or the index definition (PostgreSQL).
-fn definition(raw: &mut Raw, name: &str) -> String {
-    match raw {
-        Raw::Sqlite(conn) => conn
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE name = ?1",
-                [name],
-                |row| row.get(0),
-            )
-            .unwrap(),
-        Raw::Postgres(client) => client
-            .query_opt(
-                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
-                 AND indexname = $1",
-                &[&name],
-            )
-            .unwrap()
-            .map_or_else(String::new, |row| row.get(0)),
-    }
-}
-
-/// Runs a statement that should fail, returning whether it did.
-fn fails(raw: &mut Raw, sql: &str) -> bool {
-    match raw {
-        Raw::Sqlite(conn) => conn.execute_batch(sql).is_err(),
-        Raw::Postgres(client) => client.batch_execute(sql).is_err(),
-    }
-}
-
 fn make_version_3(db: &TestDb) {
     let mut raw = db.raw();
     match &mut raw {
@@ -148,12 +119,12 @@ fn make_version_3(db: &TestDb) {
         }
     }
     assert!(
-        !definition(&mut raw, "measurements_by_blob").contains("WHERE"),
+        !raw.definition("measurements_by_blob").contains("WHERE"),
         "the version-3 blob index is the full one"
     );
     if matches!(raw, Raw::Sqlite(_)) {
-        assert!(!definition(&mut raw, "results").contains("WITHOUT ROWID"));
-        assert!(!definition(&mut raw, "recipe_values").contains("WITHOUT ROWID"));
+        assert!(!raw.definition("results").contains("WITHOUT ROWID"));
+        assert!(!raw.definition("recipe_values").contains("WITHOUT ROWID"));
     }
 }
 
@@ -192,53 +163,45 @@ fn a_version_3_store_keeps_its_data_through_migration_4(db: TestDb) {
     assert!(store.check_integrity().unwrap().is_ok());
 
     // The new shapes.
-    assert!(definition(&mut raw, "measurements_by_blob").contains("WHERE"));
+    assert!(raw.definition("measurements_by_blob").contains("WHERE"));
     if matches!(raw, Raw::Sqlite(_)) {
-        assert!(definition(&mut raw, "results").contains("WITHOUT ROWID"));
-        assert!(definition(&mut raw, "recipe_values").contains("WITHOUT ROWID"));
-        assert!(!definition(&mut raw, "results_by_name_unit_value").is_empty());
-        assert!(!definition(&mut raw, "recipe_values_by_name_unit_value").is_empty());
+        assert!(raw.definition("results").contains("WITHOUT ROWID"));
+        assert!(raw.definition("recipe_values").contains("WITHOUT ROWID"));
+        assert!(!raw.definition("results_by_name_unit_value").is_empty());
+        assert!(!raw
+            .definition("recipe_values_by_name_unit_value")
+            .is_empty());
     }
 
     // The checks and keys still hold on the rebuilt tables.
     let experiment = &experiments_before[0].id;
     assert!(
-        fails(
-            &mut raw,
-            &format!(
-                "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
+        raw.fails(&format!(
+            "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
                  method) VALUES ('{experiment}', 99, 'd50', 1.0, NULL, 'nm', 'guessed', 'm')"
-            )
-        ),
+        )),
         "an origin outside the four is refused"
     );
     assert!(
-        fails(
-            &mut raw,
+        raw.fails(
             "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
              method) VALUES ('no-such-experiment', 0, 'd50', 1.0, NULL, 'nm', 'measured', 'm')"
         ),
         "a result of an unknown experiment is refused"
     );
     assert!(
-        fails(
-            &mut raw,
-            &format!(
-                "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
+        raw.fails(&format!(
+            "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
                  method) VALUES ('{experiment}', 0, 'd50', 1.0, NULL, 'nm', 'measured', 'm')"
-            )
-        ),
+        )),
         "the primary key still holds"
     );
     assert!(
-        fails(
-            &mut raw,
-            &format!(
-                "INSERT INTO recipe_values (experiment_id, name, value, unit) \
+        raw.fails(&format!(
+            "INSERT INTO recipe_values (experiment_id, name, value, unit) \
                  SELECT experiment_id, name, value, unit FROM recipe_values \
                  WHERE experiment_id = '{experiment}'"
-            )
-        ),
+        )),
         "the recipe-value primary key still holds"
     );
     drop(raw);

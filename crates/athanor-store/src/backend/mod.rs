@@ -182,6 +182,8 @@ impl Row {
 /// What the shared code may do inside a transaction (or, for single statements, on the bare
 /// connection).
 pub(crate) trait Tx {
+    /// Which database this is, for the few statements whose SQL differs (catalog queries).
+    fn kind(&self) -> crate::BackendKind;
     /// Runs a statement; returns the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError>;
     /// Runs a query and returns all its rows.

@@ -295,6 +295,10 @@ impl<C: GenericClient> PgTx<'_, C> {
 }
 
 impl<C: GenericClient> Tx for PgTx<'_, C> {
+    fn kind(&self) -> crate::BackendKind {
+        crate::BackendKind::Postgres
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError> {
         let statement = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =

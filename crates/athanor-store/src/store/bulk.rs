@@ -20,8 +20,11 @@
 //! on their primary keys, no index entry for a measurement without a raw file) and replaced a
 //! check that built a temporary B-tree per result row: about 13 % less CPU time per
 //! experiment. 13 entries per experiment still land at random places of the value indexes
-//! that make search fast.
+//! that make search fast; a large write therefore drops those indexes and rebuilds them before
+//! its commit (and, on PostgreSQL, checks its foreign keys in one pass): see
+//! `deferred_indexes.rs`.
 
+use super::deferred_indexes::IndexDeferral;
 use super::{
     check_and_register_measurement_blob, check_not_blank, check_quantity, insert_analysis,
     insert_steps, origin_str, query_rows, to_json, to_json_infallible, ExperimentRow, StepKind,
@@ -55,7 +58,7 @@ impl Store {
         experiments: impl IntoIterator<Item = Result<ExperimentRecord>>,
     ) -> Result<u64> {
         self.backend.write("ingest experiments", |tx| {
-            let mut batch = Batch::default();
+            let mut batch = Batch::new(self.index_deferral_after);
             let mut known_campaigns = BTreeSet::new();
             let mut count = 0u64;
             for experiment in experiments {
@@ -71,7 +74,7 @@ impl Store {
                     batch.flush(tx)?;
                 }
             }
-            batch.flush(tx)?;
+            batch.finish(tx)?;
             Ok(count)
         })
     }
@@ -120,8 +123,8 @@ fn is_valid_quantity(quantity: &athanor_model::Quantity) -> bool {
 }
 
 /// Rows of up to [`INGEST_BATCH`] experiments, one flat value list per table; shared by
-/// [`Store::ingest_experiments`] and the experiments of [`Store::import_records`].
-#[derive(Default)]
+/// [`Store::ingest_experiments`] and the experiments of [`Store::import_records`]. A large
+/// write defers the value indexes ([`IndexDeferral`]); [`Batch::finish`] ends it.
 pub(super) struct Batch {
     /// The experiments themselves (steps and analyses are written per row after the flush of
     /// their experiment rows, since they reference them).
@@ -132,6 +135,8 @@ pub(super) struct Batch {
     results: Vec<Value>,
     /// The first experiment's label, to name the batch in database errors.
     first_label: Option<String>,
+    /// Counts the experiments written and drops the value indexes once the write is large.
+    deferral: IndexDeferral,
 }
 
 const EXPERIMENT_COLUMNS: &[&str] = &[
@@ -170,6 +175,28 @@ const RESULT_COLUMNS: &[&str] = &[
 ];
 
 impl Batch {
+    /// An empty batch of a write that considers deferring the value indexes after
+    /// `index_deferral_after` experiments ([`crate::StoreConfig::index_deferral_after`]).
+    pub(super) fn new(index_deferral_after: Option<u64>) -> Batch {
+        Batch {
+            experiments: Vec::new(),
+            experiment_rows: Vec::new(),
+            recipe_values: Vec::new(),
+            measurements: Vec::new(),
+            results: Vec::new(),
+            first_label: None,
+            deferral: IndexDeferral::new(index_deferral_after),
+        }
+    }
+
+    /// Writes what is queued and rebuilds any deferred index: the end of a bulk write.
+    /// Returns the number of indexes rebuilt.
+    pub(super) fn finish(&mut self, tx: &mut dyn Tx) -> Result<u32> {
+        // No deferral now: dropping an index only to rebuild it at once would not pay.
+        self.write_queued(tx)?;
+        self.deferral.finish(tx)
+    }
+
     /// The number of experiments queued.
     pub(super) fn len(&self) -> usize {
         self.experiments.len()
@@ -266,10 +293,18 @@ impl Batch {
         Ok(())
     }
 
-    /// Writes the queued rows (experiments first: the other tables reference them).
+    /// Writes the queued rows; then, if the write has become large, defers the value indexes
+    /// for the rest of it.
     pub(super) fn flush(&mut self, tx: &mut dyn Tx) -> Result<()> {
+        let written = self.write_queued(tx)?;
+        self.deferral.note_written(tx, written)
+    }
+
+    /// Writes the queued rows (experiments first: the other tables reference them); returns
+    /// the number of experiments written.
+    fn write_queued(&mut self, tx: &mut dyn Tx) -> Result<u64> {
         let Some(first) = self.first_label.take() else {
-            return Ok(());
+            return Ok(0);
         };
         let what = format!(
             "insert a batch of {} experiments starting with {first}",
@@ -284,6 +319,7 @@ impl Batch {
             insert_rows(tx, table, columns, values)
                 .map_err(db_boxed(format!("{what} ({table})")))?;
         }
+        let written = self.experiments.len() as u64;
         for experiment in self.experiments.drain(..) {
             let label = format!("experiment {}", experiment.lab_id);
             insert_steps(
@@ -323,6 +359,6 @@ impl Batch {
         self.recipe_values.clear();
         self.measurements.clear();
         self.results.clear();
-        Ok(())
+        Ok(written)
     }
 }

@@ -161,7 +161,7 @@ impl Store {
             // come and written in batches (multi-row inserts / COPY), as by
             // `ingest_experiments`. Any other record first writes the queued experiments, so
             // rows still land in the order of the file.
-            let mut batch = Batch::default();
+            let mut batch = Batch::new(self.index_deferral_after);
             let mut known_campaigns = BTreeSet::new();
             for (index, record) in records.into_iter().enumerate() {
                 let label = format!("import record {}", index + 1);
@@ -204,7 +204,7 @@ impl Store {
                     }
                 }
             }
-            batch.flush(tx)?;
+            summary.rebuilt_indexes = batch.finish(tx)?;
             Ok(summary)
         })
     }

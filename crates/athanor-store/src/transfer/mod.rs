@@ -177,6 +177,10 @@ pub struct ImportSummary {
     /// Provenance edges imported.
     #[serde(default)]
     pub prov_edges: u64,
+    /// Value indexes that the import dropped and built again in one pass because it was large
+    /// (see [`crate::StoreConfig::index_deferral_after`]); 0 for a small import. Not records.
+    #[serde(default)]
+    pub rebuilt_indexes: u32,
 }
 
 impl ImportSummary {

@@ -382,6 +382,36 @@ impl Raw {
         }
     }
 
+    /// The `CREATE` text of a table or index (SQLite) or the index definition (PostgreSQL;
+    /// empty for a table or a missing index).
+    pub fn definition(&mut self, name: &str) -> String {
+        match self {
+            Raw::Sqlite(conn) => conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    [name],
+                    |row| row.get(0),
+                )
+                .unwrap(),
+            Raw::Postgres(client) => client
+                .query_opt(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+                     AND indexname = $1",
+                    &[&name],
+                )
+                .unwrap()
+                .map_or_else(String::new, |row| row.get(0)),
+        }
+    }
+
+    /// Runs a statement that should fail, returning whether it did.
+    pub fn fails(&mut self, sql: &str) -> bool {
+        match self {
+            Raw::Sqlite(conn) => conn.execute_batch(sql).is_err(),
+            Raw::Postgres(client) => client.batch_execute(sql).is_err(),
+        }
+    }
+
     /// Marks the database as written by a newer build.
     pub fn set_schema_version(&mut self, version: u32) {
         match self {
