@@ -10,13 +10,14 @@
 //!   the image (`s_y < s̃ / 4`: a flat strip with sparse text). The strip is the contiguous
 //!   run of such rows ending at the last row, kept when it spans 8 rows to 35 % of the height.
 //! * **Scale bar**: a solid horizontal bar of "ink" (pixels departing from the region's median
-//!   by more than half of the largest departure). In each row the longest ink run is found;
-//!   the bar is the longest run of at least 5 % of the width that recurs with the same ends
-//!   (± 2 px) in at least 2 consecutive rows (text strokes are short or do not stack), is at
-//!   least 3 times longer than thick, and has sharp long edges (less than half of the row
-//!   just above and just below is ink, unlike a particle whose chords shorten gradually). It is
-//!   searched inside the data bar when there is one, else in the bottom quarter of the image;
-//!   the ink must depart from the median by more than 4 median absolute deviations.
+//!   by more than half of the largest departure). Every ink run of at least 5 % of the width
+//!   counts (a particle in the same rows may be longer than the bar); the bar is the longest
+//!   run that recurs with the same ends (± 2 px) in at least 2 consecutive rows (text strokes
+//!   are short or do not stack), is at least 3 times longer than thick, and has sharp long
+//!   edges (within two rows above and below it, a row less than half ink: one anti-aliased
+//!   edge row is allowed, while a particle's chords shorten gradually). It is searched inside
+//!   the data bar when there is one, then in the bottom quarter of the image above it; the
+//!   ink must depart from the median by more than 4 median absolute deviations.
 //!   Its length in pixels with a known physical length (the label, given by the user) gives
 //!   the pixel size.
 //! * **Panel label** (the "a", "(b)" of a figure panel): in each corner (a fifth of the width
@@ -28,8 +29,9 @@
 //!   corner, on one line and at most four glyph heights wide, are the label.
 //! * **Masking** ([`mask_annotations`]): the data bar rows are cut off (particles keep their
 //!   pixel coordinates, as the strip is at the bottom); a scale bar inside the image is painted
-//!   over, with room for its label above it, and a panel label with a margin, both with the
-//!   image's median.
+//!   over, with room for its label above it (widened over label text of the bar's colour that
+//!   sticks out sideways, up to half the bar's length), and a panel label with a margin, both
+//!   with the image's median.
 //!
 //! The bar's label ("100 nm") is read by [`crate::scale_label::read_scale_label`]; a caller
 //! may instead pass the bar's length, e.g. from a `--scale-bar "100 nm"` option.
@@ -108,11 +110,14 @@ pub struct Annotations {
 pub fn detect_annotations(image: &GrayImage) -> Result<Annotations, VisionError> {
     image.validate()?;
     let data_bar = detect_data_bar(image);
-    let region = match data_bar {
-        Some(bar) => bar.top_row..image.height,
-        None => image.height - image.height / 4..image.height,
+    let bottom_quarter = |end: usize| end.saturating_sub(image.height / 4)..end;
+    // A bar in the data strip first; else one burnt into the image just above it (some strips
+    // hold only text, and a flat bottom margin can pass for a strip).
+    let scale_bar = match data_bar {
+        Some(bar) => detect_scale_bar(image, bar.top_row..image.height)
+            .or_else(|| detect_scale_bar(image, bottom_quarter(bar.top_row))),
+        None => detect_scale_bar(image, bottom_quarter(image.height)),
     };
-    let scale_bar = detect_scale_bar(image, region);
     let rows = data_bar.map_or(image.height, |b| b.top_row);
     let panel_label = detect_panel_label(image, rows);
     Ok(Annotations {
@@ -268,67 +273,102 @@ fn detect_scale_bar(image: &GrayImage, rows: std::ops::Range<usize>) -> Option<S
         };
         d > 0.5 * largest
     };
-    // Longest ink run of each row.
-    let runs: Vec<(usize, usize)> = (rows.start..rows.end)
-        .map(|y| {
-            let line = &image.data[y * w..(y + 1) * w];
-            let (mut best, mut start) = ((0, 0), None);
-            for (x, &v) in line.iter().chain(std::iter::once(&f32::NAN)).enumerate() {
-                match (ink(v), start) {
-                    (true, None) => start = Some(x),
-                    (false, Some(s)) => {
-                        if x - s > best.1 - best.0 {
-                            best = (s, x);
-                        }
-                        start = None;
-                    }
-                    _ => {}
-                }
-            }
-            best
-        })
-        .collect();
+    // Every ink run of at least `min_length` in each row; a bar is a stack of runs with the
+    // same ends (± 2 px) in consecutive rows. All runs count, not only a row's longest: a
+    // particle crossing the same rows may be longer than the bar.
     let min_length = (w / 20).max(10);
-    let mut found: Option<ScaleBar> = None;
-    let mut k = 0;
-    while k < runs.len() {
-        let (x0, x1) = runs[k];
-        let mut end = k + 1;
-        while end < runs.len()
-            && runs[end].0.abs_diff(x0) <= 2
-            && runs[end].1.abs_diff(x1) <= 2
-            && runs[end].1 > runs[end].0
-        {
-            end += 1;
-        }
-        if x1 - x0 >= min_length && end - k >= 2 {
-            let mut starts: Vec<f32> = runs[k..end].iter().map(|r| r.0 as f32).collect();
-            let mut ends: Vec<f32> = runs[k..end].iter().map(|r| r.1 as f32).collect();
-            let bar = ScaleBar {
-                x0: median_in_place(&mut starts).unwrap_or(0.0).round() as usize,
-                x1: median_in_place(&mut ends).unwrap_or(0.0).round() as usize,
-                y0: rows.start + k,
-                y1: rows.start + end,
-            };
-            // A drawn bar has sharp long edges: the rows just above and below it are mostly
-            // not ink (a particle's rows shorten gradually), and it is long for its height.
-            let ink_fraction = |y: usize| {
-                image.data[y * w + bar.x0..y * w + bar.x1]
-                    .iter()
-                    .filter(|&&v| ink(v))
-                    .count() as f64
-                    / bar.length_px().max(1) as f64
-            };
-            let sharp = (bar.y0 == 0 || ink_fraction(bar.y0 - 1) < 0.5)
-                && (bar.y1 >= image.height || ink_fraction(bar.y1) < 0.5);
-            let elongated = bar.length_px() >= 3 * (bar.y1 - bar.y0);
-            if sharp && elongated && found.is_none_or(|f| bar.length_px() > f.length_px()) {
-                found = Some(bar);
+    let row_runs = |y: usize| {
+        let line = &image.data[y * w..(y + 1) * w];
+        let mut runs = Vec::new();
+        let mut start = None;
+        for (x, &v) in line.iter().chain(std::iter::once(&f32::NAN)).enumerate() {
+            match (ink(v), start) {
+                (true, None) => start = Some(x),
+                (false, Some(s)) => {
+                    if x - s >= min_length {
+                        runs.push((s, x));
+                    }
+                    start = None;
+                }
+                _ => {}
             }
         }
-        k = end;
+        runs
+    };
+    let mut found: Option<ScaleBar> = None;
+    let mut consider = |stack: &RunStack| {
+        if stack.starts.len() < 2 {
+            return;
+        }
+        let (mut starts, mut ends) = (stack.starts.clone(), stack.ends.clone());
+        let bar = ScaleBar {
+            x0: median_in_place(&mut starts).unwrap_or(0.0).round() as usize,
+            x1: median_in_place(&mut ends).unwrap_or(0.0).round() as usize,
+            y0: stack.first_row,
+            y1: stack.first_row + stack.starts.len(),
+        };
+        // A drawn bar has sharp long edges: within two rows above and below it the rows
+        // are mostly not ink (a particle's rows shorten gradually; one anti-aliased edge row
+        // of a bar may still read as ink), and it is long for its height.
+        let mostly_ink = |y: usize| {
+            let count = image.data[y * w + bar.x0..y * w + bar.x1]
+                .iter()
+                .filter(|&&v| ink(v))
+                .count();
+            2 * count >= bar.length_px()
+        };
+        let above = [bar.y0.checked_sub(1), bar.y0.checked_sub(2)];
+        let below = [Some(bar.y1), Some(bar.y1 + 1)].map(|y| y.filter(|&y| y < image.height));
+        let edge_is_sharp =
+            |rows: [Option<usize>; 2]| rows.iter().any(|y| y.is_none_or(|y| !mostly_ink(y)));
+        let sharp = edge_is_sharp(above) && edge_is_sharp(below);
+        let elongated = bar.length_px() >= 3 * (bar.y1 - bar.y0);
+        if sharp && elongated && found.is_none_or(|f| bar.length_px() > f.length_px()) {
+            found = Some(bar);
+        }
+    };
+    let mut open: Vec<RunStack> = Vec::new();
+    for y in rows.clone() {
+        let mut next = Vec::new();
+        for (x0, x1) in row_runs(y) {
+            let matching = open
+                .iter()
+                .position(|s| s.last.0.abs_diff(x0) <= 2 && s.last.1.abs_diff(x1) <= 2);
+            let mut stack = match matching {
+                Some(k) => open.swap_remove(k),
+                None => RunStack {
+                    first_row: y,
+                    last: (x0, x1),
+                    starts: Vec::new(),
+                    ends: Vec::new(),
+                },
+            };
+            stack.last = (x0, x1);
+            stack.starts.push(x0 as f32);
+            stack.ends.push(x1 as f32);
+            next.push(stack);
+        }
+        // Stacks without a run in this row have ended.
+        for stack in &open {
+            consider(stack);
+        }
+        open = next;
+    }
+    for stack in &open {
+        consider(stack);
     }
     found
+}
+
+/// Ink runs with the same ends in consecutive rows: a scale-bar candidate.
+struct RunStack {
+    /// Row of the first run.
+    first_row: usize,
+    /// Ends of the newest run (the next row's run must match them).
+    last: (usize, usize),
+    /// Start and end columns of every run, top to bottom.
+    starts: Vec<f32>,
+    ends: Vec<f32>,
 }
 
 /// A copy of `image` without its annotations: the data bar's rows are cut off, and a scale bar
@@ -347,11 +387,45 @@ pub fn mask_annotations(
         let fill = median_in_place(&mut all).unwrap_or(0.0) as f32;
         let margin = 4 + bar.length_px() / 10;
         let label_room = 2 * (bar.y1 - bar.y0) + bar.length_px() / 3;
-        let (x0, x1) = (bar.x0.saturating_sub(margin), (bar.x1 + margin).min(w));
         let (y0, y1) = (
             bar.y0.saturating_sub(label_room),
             (bar.y1 + margin).min(keep_rows),
         );
+        // The label's text can be wider than the bar: the painted box grows sideways over
+        // columns of the label rows that hold ink of the bar's colour (gaps between words
+        // allowed), by at most half the bar's length on each side.
+        let bar_level = data[bar.y0 * w + bar.x0..bar.y0 * w + bar.x1]
+            .iter()
+            .sum::<f32>()
+            / bar.length_px().max(1) as f32;
+        let contrast = bar_level - fill;
+        let column_has_ink = |x: usize| {
+            (y0..bar.y0)
+                .any(|y| (data[y * w + x] - fill) * contrast.signum() > 0.5 * contrast.abs())
+        };
+        let reach = bar.length_px() / 2;
+        let max_gap = (label_room / 4).max(3);
+        let grow = |start: usize, step: isize, limit: usize| {
+            let (mut edge, mut gap, mut x) = (start, 0, start as isize);
+            for _ in 0..limit {
+                x += step;
+                if x < 0 || x as usize >= w {
+                    break;
+                }
+                if column_has_ink(x as usize) {
+                    edge = x as usize;
+                    gap = 0;
+                } else {
+                    gap += 1;
+                    if gap > max_gap {
+                        break;
+                    }
+                }
+            }
+            edge
+        };
+        let x0 = grow(bar.x0, -1, reach + margin).min(bar.x0.saturating_sub(margin));
+        let x1 = (grow(bar.x1 - 1, 1, reach + margin) + 1).max((bar.x1 + margin).min(w));
         for y in y0..y1 {
             data[y * w + x0..y * w + x1].fill(fill);
         }
@@ -588,6 +662,67 @@ mod tests {
         // The field next to the box is untouched.
         assert_eq!(masked.data[10 * w + 60], image.data[10 * w + 60]);
         assert_eq!(masked.data[50 * w + 10], image.data[50 * w + 10]);
+    }
+
+    #[test]
+    fn finds_a_bar_with_soft_edges_beside_a_longer_particle() {
+        // The bar's top and bottom rows are anti-aliased (still ink, but not the bar's full
+        // length), and a bright particle wider than the bar crosses the same rows.
+        let (w, h) = (320, 200);
+        let mut data = field(w, h);
+        for y in 170..190 {
+            for x in 20..150 {
+                if (x as f32 - 85.0).powi(2) / 4225.0 + (y as f32 - 180.0).powi(2) / 100.0 < 1.0 {
+                    data[y * w + x] = 250.0;
+                }
+            }
+        }
+        for y in 176..182 {
+            let (x0, x1) = if y == 176 || y == 181 {
+                (203, 293)
+            } else {
+                (200, 298)
+            };
+            data[y * w + x0..y * w + x1].fill(if y == 176 || y == 181 { 230.0 } else { 255.0 });
+        }
+        let image = GrayImage::new(w, h, data).unwrap();
+        let bar = detect_annotations(&image)
+            .unwrap()
+            .scale_bar
+            .expect("the bar is found");
+        assert_eq!((bar.x0, bar.x1, bar.y0, bar.y1), (200, 298, 177, 181));
+    }
+
+    #[test]
+    fn finds_a_bar_above_a_text_only_strip_and_paints_its_wide_label() {
+        let (w, h, strip) = (320, 200, 20);
+        let mut data = field(w, h);
+        // A flat black strip with sparse text, a white bar above it, and a label (three
+        // "a"s) wider than the bar above the bar.
+        for y in h - strip..h {
+            for x in 0..w {
+                let text = (10..60).contains(&x) && (y - (h - strip)) % 7 < 3 && x % 3 == 0;
+                data[y * w + x] = if text { 255.0 } else { 0.0 };
+            }
+        }
+        for y in 168..172 {
+            data[y * w + 220..y * w + 280].fill(255.0);
+        }
+        for k in 0..3 {
+            letter_a(&mut data, w, 200 + 17 * k, 150, 3, 255.0);
+        }
+        let image = GrayImage::new(w, h, data).unwrap();
+        let found = detect_annotations(&image).unwrap();
+        assert_eq!(found.data_bar, Some(DataBar { top_row: h - strip }));
+        let bar = found.scale_bar.expect("the bar above the strip is found");
+        assert_eq!((bar.x0, bar.x1, bar.y0, bar.y1), (220, 280, 168, 172));
+        let masked = mask_annotations(&image, &found).unwrap();
+        let ink_left = (150..171)
+            .flat_map(|y| (195..255).map(move |x| (x, y)))
+            .filter(|&(x, y)| masked.data[y * w + x] > 200.0)
+            .count();
+        assert_eq!(ink_left, 0, "the whole label is painted over");
+        assert_eq!(masked.data[50 * w + 60], image.data[50 * w + 60]);
     }
 
     #[test]
