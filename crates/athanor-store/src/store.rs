@@ -324,9 +324,7 @@ impl Store {
                 "list experiments",
                 ExperimentRow::from_row,
             )?;
-            rows.into_iter()
-                .map(|row| load_experiment(tx, row))
-                .collect()
+            load_experiments(tx, rows)
         })
     }
 
@@ -793,25 +791,98 @@ fn planned_experiment(tx: &mut dyn Tx, key: &str) -> Result<ExperimentRow> {
     }
 }
 
+/// The most experiments [`load_experiments`] reads with one query per child table (well under
+/// SQLite's 32 766 parameters per statement).
+const LOAD_PAGE: usize = 500;
+
+/// One experiment with everything recorded about it.
 fn load_experiment(tx: &mut dyn Tx, row: ExperimentRow) -> Result<ExperimentRecord> {
-    let label = row.label();
-    Ok(ExperimentRecord {
-        status: row.status()?,
-        recipe: from_json(&row.recipe_json, &label, "recipe")?,
-        planner_note: from_json(&row.planner_note_json, &label, "planner note")?,
-        spec_steps: load_steps(tx, &row, StepKind::Spec)?,
-        run_steps: load_steps(tx, &row, StepKind::Run)?,
-        measurements: load_measurements(tx, &row)?,
-        analyses: load_analyses(tx, &row)?,
-        results: load_results(tx, &row)?,
-        id: row.id,
-        lab_id: row.lab_id,
-        campaign_id: row.campaign_id,
-        seq: row.seq,
-        failure: row.failure,
-        planned_at: row.planned_at,
-        completed_at: row.completed_at,
-    })
+    let mut loaded = load_experiments(tx, vec![row])?;
+    Ok(loaded.pop().expect("one row gives one experiment"))
+}
+
+/// Experiments with everything recorded about them, in the order of `rows`. Each child table
+/// is read with one query per [`LOAD_PAGE`] experiments (`experiment_id IN (…)`), not one
+/// per experiment: on PostgreSQL every query is a round trip, and an export of a million
+/// experiments made six million of them.
+fn load_experiments(tx: &mut dyn Tx, rows: Vec<ExperimentRow>) -> Result<Vec<ExperimentRecord>> {
+    let mut loaded = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let page: Vec<ExperimentRow> = rows.by_ref().take(LOAD_PAGE).collect();
+        let mut spec_steps = load_steps(tx, &page, StepKind::Spec)?.into_iter();
+        let mut run_steps = load_steps(tx, &page, StepKind::Run)?.into_iter();
+        let mut measurements = load_measurements(tx, &page)?.into_iter();
+        let mut analyses = load_analyses(tx, &page)?.into_iter();
+        let mut results = load_results(tx, &page)?.into_iter();
+        for row in page {
+            let label = row.label();
+            loaded.push(ExperimentRecord {
+                status: row.status()?,
+                recipe: from_json(&row.recipe_json, &label, "recipe")?,
+                planner_note: from_json(&row.planner_note_json, &label, "planner note")?,
+                spec_steps: spec_steps.next().unwrap_or_default(),
+                run_steps: run_steps.next().unwrap_or_default(),
+                measurements: measurements.next().unwrap_or_default(),
+                analyses: analyses.next().unwrap_or_default(),
+                results: results.next().unwrap_or_default(),
+                id: row.id,
+                lab_id: row.lab_id,
+                campaign_id: row.campaign_id,
+                seq: row.seq,
+                failure: row.failure,
+                planned_at: row.planned_at,
+                completed_at: row.completed_at,
+            });
+        }
+    }
+    Ok(loaded)
+}
+
+/// Rows of a child table for a page of experiments, grouped per experiment in page order:
+/// `select` is the column list and `from` the table (with joins); `experiment_id` names the
+/// experiment column (qualified if needed), which is selected last (index `columns`), so
+/// that `map` reads the other columns from 0. `filter` adds conditions with parameters
+/// after the ids. Rows of one experiment come in `order_by` order.
+#[allow(clippy::too_many_arguments)]
+fn child_rows<T>(
+    tx: &mut dyn Tx,
+    page: &[ExperimentRow],
+    select: &str,
+    columns: usize,
+    from: &str,
+    experiment_id: &str,
+    filter: (&str, &[Value]),
+    order_by: &str,
+    what: &str,
+    mut map: impl FnMut(&Row) -> std::result::Result<T, DbError>,
+) -> Result<Vec<Vec<T>>> {
+    let placeholders: Vec<String> = (1..=page.len()).map(|k| format!("?{k}")).collect();
+    let (condition, extra) = filter;
+    let condition = condition.replace("?X", &format!("?{}", page.len() + 1));
+    let sql = format!(
+        "SELECT {select}, {experiment_id} FROM {from} WHERE {experiment_id} IN ({}){condition} \
+         ORDER BY {order_by}",
+        placeholders.join(", ")
+    );
+    let mut params: Vec<Value> = page.iter().map(|row| Value::from(&row.id)).collect();
+    params.extend(extra.iter().cloned());
+    let mut slot = std::collections::HashMap::with_capacity(page.len());
+    for (k, row) in page.iter().enumerate() {
+        slot.insert(row.id.as_str(), k);
+    }
+    let mut grouped: Vec<Vec<T>> = page.iter().map(|_| Vec::new()).collect();
+    let rows = tx
+        .query(&sql, &params)
+        .map_err(db_boxed(what.to_string()))?;
+    for row in &rows {
+        let id = row.text(columns).map_err(db_boxed(what.to_string()))?;
+        let value = map(row).map_err(db_boxed(what.to_string()))?;
+        if let Some(&k) = slot.get(id.as_str()) {
+            grouped[k].push(value);
+        }
+    }
+    Ok(grouped)
 }
 
 fn finish_experiment(
@@ -922,14 +993,18 @@ fn insert_steps(
 
 fn load_steps(
     tx: &mut dyn Tx,
-    experiment: &ExperimentRow,
+    page: &[ExperimentRow],
     kind: StepKind,
-) -> Result<Vec<ProcessStep>> {
-    let rows = query_rows(
+) -> Result<Vec<Vec<ProcessStep>>> {
+    let grouped = child_rows(
         tx,
-        "SELECT step_index, action, device, setpoints_json, actuals_json, start_json, \
-         duration_json FROM steps WHERE experiment_id = ?1 AND kind = ?2 ORDER BY position",
-        params![&experiment.id, kind.as_str()],
+        page,
+        "step_index, action, device, setpoints_json, actuals_json, start_json, duration_json",
+        7,
+        "steps",
+        "experiment_id",
+        (" AND kind = ?X", &[Value::from(kind.as_str())]),
+        "experiment_id, position",
         "read process steps",
         |row| {
             Ok((
@@ -943,29 +1018,34 @@ fn load_steps(
             ))
         },
     )?;
-    rows.into_iter()
-        .enumerate()
-        .map(
-            |(position, (index, action, device, setpoints, actuals, start, duration))| {
-                let record = format!(
-                    "{} {} step {}",
-                    experiment.label(),
-                    kind.as_str(),
-                    position + 1
-                );
-                Ok(ProcessStep {
-                    index,
-                    setpoints: from_json(&setpoints, &record, "setpoints")?,
-                    actuals: from_json(&actuals, &record, "actuals")?,
-                    start: start.map(|s| from_json(&s, &record, "start")).transpose()?,
-                    duration: duration
-                        .map(|d| from_json(&d, &record, "duration"))
-                        .transpose()?,
-                    action,
-                    device,
-                })
-            },
-        )
+    page.iter()
+        .zip(grouped)
+        .map(|(experiment, rows)| {
+            rows.into_iter()
+                .enumerate()
+                .map(
+                    |(position, (index, action, device, setpoints, actuals, start, duration))| {
+                        let record = format!(
+                            "{} {} step {}",
+                            experiment.label(),
+                            kind.as_str(),
+                            position + 1
+                        );
+                        Ok(ProcessStep {
+                            index,
+                            setpoints: from_json(&setpoints, &record, "setpoints")?,
+                            actuals: from_json(&actuals, &record, "actuals")?,
+                            start: start.map(|s| from_json(&s, &record, "start")).transpose()?,
+                            duration: duration
+                                .map(|d| from_json(&d, &record, "duration"))
+                                .transpose()?,
+                            action,
+                            device,
+                        })
+                    },
+                )
+                .collect()
+        })
         .collect()
 }
 
@@ -1073,23 +1153,18 @@ fn to_json_infallible(value: &serde_json::Value) -> String {
 
 fn load_measurements(
     tx: &mut dyn Tx,
-    experiment: &ExperimentRow,
-) -> Result<Vec<MeasurementRecord>> {
-    type Raw = (
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<u64>,
-        String,
-    );
-    let rows: Vec<Raw> = query_rows(
+    page: &[ExperimentRow],
+) -> Result<Vec<Vec<MeasurementRecord>>> {
+    let grouped = child_rows(
         tx,
-        "SELECT m.technique, m.instrument, m.blob_hash, m.blob_media_type, m.blob_file_name, \
-         b.size, m.conditions_json FROM measurements m LEFT JOIN blobs b ON b.hash = m.blob_hash \
-         WHERE m.experiment_id = ?1 ORDER BY m.position",
-        params![&experiment.id],
+        page,
+        "m.technique, m.instrument, m.blob_hash, m.blob_media_type, m.blob_file_name, b.size, \
+         m.conditions_json",
+        7,
+        "measurements m LEFT JOIN blobs b ON b.hash = m.blob_hash",
+        "m.experiment_id",
+        ("", &[]),
+        "m.experiment_id, m.position",
         "read measurements",
         |row| {
             Ok((
@@ -1103,35 +1178,45 @@ fn load_measurements(
             ))
         },
     )?;
-    rows.into_iter()
-        .enumerate()
-        .map(
-            |(index, (technique, instrument, hash, media_type, file_name, size, conditions))| {
-                let record = format!("{} measurement {}", experiment.label(), index + 1);
-                let blob = match (hash, media_type, file_name, size) {
-                    (None, _, _, _) => None,
-                    (Some(hash), Some(media_type), Some(file_name), Some(size)) => Some(BlobRef {
-                        hash,
-                        size,
-                        media_type,
-                        file_name,
-                    }),
-                    (Some(hash), ..) => {
-                        return Err(StoreError::corrupt(
-                            record,
-                            "blob",
-                            format!("blob {hash} is referenced but not registered"),
-                        ))
-                    }
-                };
-                Ok(MeasurementRecord {
-                    technique,
-                    instrument,
-                    blob,
-                    conditions: from_json(&conditions, &record, "conditions")?,
-                })
-            },
-        )
+    page.iter()
+        .zip(grouped)
+        .map(|(experiment, rows)| {
+            rows.into_iter()
+                .enumerate()
+                .map(
+                    |(
+                        index,
+                        (technique, instrument, hash, media_type, file_name, size, conditions),
+                    )| {
+                        let record = format!("{} measurement {}", experiment.label(), index + 1);
+                        let blob = match (hash, media_type, file_name, size) {
+                            (None, _, _, _) => None,
+                            (Some(hash), Some(media_type), Some(file_name), Some(size)) => {
+                                Some(BlobRef {
+                                    hash,
+                                    size,
+                                    media_type,
+                                    file_name,
+                                })
+                            }
+                            (Some(hash), ..) => {
+                                return Err(StoreError::corrupt(
+                                    record,
+                                    "blob",
+                                    format!("blob {hash} is referenced but not registered"),
+                                ))
+                            }
+                        };
+                        Ok(MeasurementRecord {
+                            technique,
+                            instrument,
+                            blob,
+                            conditions: from_json(&conditions, &record, "conditions")?,
+                        })
+                    },
+                )
+                .collect()
+        })
         .collect()
 }
 
@@ -1196,12 +1281,16 @@ fn insert_analysis(
     Ok(())
 }
 
-fn load_analyses(tx: &mut dyn Tx, experiment: &ExperimentRow) -> Result<Vec<AnalysisRecord>> {
-    let rows = query_rows(
+fn load_analyses(tx: &mut dyn Tx, page: &[ExperimentRow]) -> Result<Vec<Vec<AnalysisRecord>>> {
+    let grouped = child_rows(
         tx,
-        "SELECT id, kind, software, parameters_json, outputs_json FROM analyses \
-         WHERE experiment_id = ?1 ORDER BY position",
-        params![&experiment.id],
+        page,
+        "id, kind, software, parameters_json, outputs_json",
+        5,
+        "analyses",
+        "experiment_id",
+        ("", &[]),
+        "experiment_id, position",
         "read analyses",
         |row| {
             Ok((
@@ -1213,24 +1302,30 @@ fn load_analyses(tx: &mut dyn Tx, experiment: &ExperimentRow) -> Result<Vec<Anal
             ))
         },
     )?;
-    rows.into_iter()
-        .enumerate()
-        .map(|(index, (id, kind, software, parameters, outputs))| {
-            let record = format!("{} analysis {}", experiment.label(), index + 1);
-            Ok(AnalysisRecord {
-                input_blobs: query_rows(
-                    tx,
-                    "SELECT blob_hash FROM analysis_inputs WHERE analysis_id = ?1 \
-                     ORDER BY position",
-                    params![&id],
-                    "read analysis inputs",
-                    |row| row.text(0),
-                )?,
-                parameters: from_json(&parameters, &record, "parameters")?,
-                outputs: from_json(&outputs, &record, "outputs")?,
-                kind,
-                software,
-            })
+    page.iter()
+        .zip(grouped)
+        .map(|(experiment, rows)| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(index, (id, kind, software, parameters, outputs))| {
+                    let record = format!("{} analysis {}", experiment.label(), index + 1);
+                    Ok(AnalysisRecord {
+                        // Few experiments have analyses; their inputs are read one by one.
+                        input_blobs: query_rows(
+                            tx,
+                            "SELECT blob_hash FROM analysis_inputs WHERE analysis_id = ?1 \
+                             ORDER BY position",
+                            params![&id],
+                            "read analysis inputs",
+                            |row| row.text(0),
+                        )?,
+                        parameters: from_json(&parameters, &record, "parameters")?,
+                        outputs: from_json(&outputs, &record, "outputs")?,
+                        kind,
+                        software,
+                    })
+                })
+                .collect()
         })
         .collect()
 }
@@ -1272,12 +1367,16 @@ fn insert_result(
     Ok(())
 }
 
-fn load_results(tx: &mut dyn Tx, experiment: &ExperimentRow) -> Result<Vec<PropertyValue>> {
-    let rows = query_rows(
+fn load_results(tx: &mut dyn Tx, page: &[ExperimentRow]) -> Result<Vec<Vec<PropertyValue>>> {
+    let grouped = child_rows(
         tx,
-        "SELECT name, value, std, unit, origin, method FROM results WHERE experiment_id = ?1 \
-         ORDER BY position",
-        params![&experiment.id],
+        page,
+        "name, value, std, unit, origin, method",
+        6,
+        "results",
+        "experiment_id",
+        ("", &[]),
+        "experiment_id, position",
         "read results",
         |row| {
             Ok((
@@ -1290,16 +1389,21 @@ fn load_results(tx: &mut dyn Tx, experiment: &ExperimentRow) -> Result<Vec<Prope
             ))
         },
     )?;
-    rows.into_iter()
-        .enumerate()
-        .map(|(index, (name, value, std, unit, origin, method))| {
-            let record = format!("{} result {} ({name})", experiment.label(), index + 1);
-            Ok(PropertyValue {
-                origin: parse_origin(&origin, &record)?,
-                quantity: Quantity { value, unit, std },
-                name,
-                method,
-            })
+    page.iter()
+        .zip(grouped)
+        .map(|(experiment, rows)| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(index, (name, value, std, unit, origin, method))| {
+                    let record = format!("{} result {} ({name})", experiment.label(), index + 1);
+                    Ok(PropertyValue {
+                        origin: parse_origin(&origin, &record)?,
+                        quantity: Quantity { value, unit, std },
+                        name,
+                        method,
+                    })
+                })
+                .collect()
         })
         .collect()
 }

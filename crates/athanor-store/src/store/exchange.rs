@@ -89,8 +89,8 @@ impl Store {
                     )?;
                     let Some(last) = rows.last() else { break };
                     after_seq = i64::from(last.seq);
-                    for row in rows {
-                        visit(ExchangeRecord::Experiment(load_experiment(tx, row)?))?;
+                    for experiment in load_experiments(tx, rows)? {
+                        visit(ExchangeRecord::Experiment(experiment))?;
                         count += 1;
                     }
                 }

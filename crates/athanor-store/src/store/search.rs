@@ -1,6 +1,6 @@
 //! [`Store::search`] and its variants: experiments matching a filter (see [`crate::query`]).
 
-use super::{load_experiment, query_rows, ExperimentRow, Store};
+use super::{load_experiments, query_rows, ExperimentRow, Store};
 use crate::backend::{Tx, Value};
 use crate::error::Result;
 use crate::query::sql::{compile, Source};
@@ -72,9 +72,7 @@ impl Store {
                 "search experiments",
                 ExperimentRow::from_row,
             )?;
-            rows.into_iter()
-                .map(|row| load_experiment(tx, row))
-                .collect()
+            load_experiments(tx, rows)
         })
     }
 }
