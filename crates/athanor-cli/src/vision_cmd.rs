@@ -219,7 +219,7 @@ pub struct SegmenterArgs {
     #[arg(long)]
     pub rescale_above: Option<f64>,
     /// --backend learned: smallest mean foreground probability of a kept particle (0–1;
-    /// default 0.75); 0 keeps every detection, higher drops more doubtful ones.
+    /// default 0.8); 0 keeps every detection, higher drops more doubtful ones.
     #[arg(long)]
     pub min_confidence: Option<f32>,
 }

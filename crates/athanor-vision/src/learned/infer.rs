@@ -53,7 +53,7 @@ pub struct InferenceConfig {
     /// of the hand-labelled EMPS particles are larger).
     pub min_area_px: usize,
     /// Smallest mean foreground probability over an instance's pixels (its confidence);
-    /// weaker instances are dropped. Default 0.75 (chosen on training images, see
+    /// weaker instances are dropped. Default 0.8 (chosen on training images, see
     /// `weights/README.md`); 0 keeps every instance.
     pub min_confidence: f32,
 }
@@ -67,7 +67,7 @@ impl Default for InferenceConfig {
             min_dynamic: 0.3,
             min_area_px: 40,
             max_particle_px: Some(64.0),
-            min_confidence: 0.75,
+            min_confidence: 0.8,
         }
     }
 }

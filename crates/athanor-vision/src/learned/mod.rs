@@ -20,8 +20,9 @@
 //! ```
 
 /// The U-Net weights shipped in the binary: trained by `athanor vision train` on the
-/// non-held-out part of EMPS in two stages; how is recorded in `weights/emps-unet-stage1.json`,
-/// `weights/emps-unet.json` and `weights/README.md` next to the file.
+/// non-held-out part of EMPS in three stages; how is recorded in `weights/emps-unet-stage1.json`,
+/// `weights/emps-unet-stage2.json`, `weights/emps-unet.json` and `weights/README.md` next to
+/// the file.
 pub const SHIPPED_WEIGHTS: &[u8] = include_bytes!("../../weights/emps-unet.safetensors");
 
 /// The learned segmenter with the shipped weights ([`SHIPPED_WEIGHTS`]); `None` when the build
