@@ -225,16 +225,20 @@ enum DataCommand {
     /// Import an exchange file (from `athanor data export --format json`) in one transaction:
     /// all of it or, on any error, nothing.
     #[command(
-        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n  athanor data import old-runs.csv --mapping old-runs.toml\n  athanor data import lab-a.parquet --data-dir new-lab\n\nA Parquet table from `athanor data export --format parquet` is recognised by its content.\nA CSV table needs --mapping (TOML): which column is which recipe parameter, result or\ncondition, in which unit (converted), with bounds, the campaign (new or existing by lab id)\nand what to do with empty cells. Errors name the row and column.\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
+        after_help = "Examples:\n  athanor data import lab-a.jsonl\n  athanor data import lab-a.jsonl --data-dir new-lab --json\n  athanor data import old-runs.csv --mapping old-runs.toml\n  athanor data import notebook.xlsx --sheet 2024 --mapping old-runs.toml\n  athanor data import lab-a.parquet --data-dir new-lab\n\nA Parquet table from `athanor data export --format parquet` is recognised by its content.\nA CSV table or a spreadsheet (.xlsx, .xlsm, .xlsb, .xls, .ods; the first sheet unless\n--sheet names one; its first non-empty row is the header) needs --mapping (TOML): which column is which recipe parameter, result or\ncondition, in which unit (converted), with bounds, the campaign (new or existing by lab id)\nand what to do with empty cells. Errors name the row and column.\n\nIds, lab ids and timestamps are kept; an id already in the store is an error. Files\nexported without --with-blobs need the raw files in this store's blob storage already.\n\nExit codes: 0 imported, 1 failure (nothing imported), 2 bad file (nothing imported)."
     )]
     Import {
-        /// The exchange file (JSON lines), a Parquet table, or a CSV table with --mapping.
+        /// The exchange file (JSON lines), a Parquet table, or a CSV table or spreadsheet
+        /// with --mapping.
         file: PathBuf,
-        /// Column mapping (TOML) for importing a CSV table of past experiments: each row
-        /// becomes a completed experiment of a new or existing campaign (see
-        /// `athanor_store::transfer::table` for the format).
+        /// Column mapping (TOML) for importing a CSV table or spreadsheet of past
+        /// experiments: each row becomes a completed experiment of a new or existing campaign
+        /// (see `athanor_store::transfer::table` for the format).
         #[arg(long)]
         mapping: Option<PathBuf>,
+        /// The sheet of a spreadsheet to import (default: the first).
+        #[arg(long, requires = "mapping")]
+        sheet: Option<String>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -519,10 +523,15 @@ fn main() -> ExitCode {
         Command::Data(DataCommand::Import {
             file,
             mapping,
+            sheet,
             json,
             data,
         }) => {
-            transfer_cmd::import(&data, &file, mapping.as_deref(), json).map_err(|error| Failure {
+            let table = mapping.as_deref().map(|mapping| transfer_cmd::TableSource {
+                mapping,
+                sheet: sheet.as_deref(),
+            });
+            transfer_cmd::import(&data, &file, table, json).map_err(|error| Failure {
                 code: transfer_cmd::exit_code(&error),
                 error,
             })

@@ -3,7 +3,7 @@
 
 use crate::DataDirArg;
 use anyhow::Context;
-use athanor_store::transfer::table::{import_csv, TableMapping};
+use athanor_store::transfer::table::{import_csv, import_spreadsheet, TableMapping};
 use athanor_store::transfer::{
     export, import_json_lines, import_parquet, ExportFormat, ExportOptions,
 };
@@ -21,17 +21,30 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     }
 }
 
+/// How to read a table of past experiments: its column mapping (TOML) and, for a
+/// spreadsheet, which sheet.
+pub struct TableSource<'a> {
+    /// The mapping file.
+    pub mapping: &'a Path,
+    /// The sheet of a spreadsheet (default: the first).
+    pub sheet: Option<&'a str>,
+}
+
+/// Spreadsheet file extensions (read with `calamine`); anything else with a mapping is CSV.
+const SPREADSHEET_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
+
 /// Imports an exchange file (JSON lines written by `athanor data export --format json`) or a
 /// Parquet table (`--format parquet`, recognised by its magic bytes) in one transaction and
-/// prints what was imported.
+/// prints what was imported; with a `table` source, a CSV table or spreadsheet of past
+/// experiments.
 pub fn import(
     data: &DataDirArg,
     file: &Path,
-    mapping: Option<&Path>,
+    table: Option<TableSource>,
     json: bool,
 ) -> anyhow::Result<()> {
-    if let Some(mapping) = mapping {
-        return import_table(data, file, mapping, json);
+    if let Some(table) = table {
+        return import_table(data, file, &table, json);
     }
     let mut input = File::open(file)
         .map_err(anyhow::Error::from)
@@ -75,28 +88,53 @@ fn is_parquet(file: &mut File) -> std::io::Result<bool> {
     Ok(read == magic.len() && magic == *b"PAR1")
 }
 
-/// Imports a CSV table with a column mapping (TOML) in one transaction: each row becomes a
-/// completed experiment of the mapping's campaign.
-fn import_table(data: &DataDirArg, file: &Path, mapping: &Path, json: bool) -> anyhow::Result<()> {
-    let mapping_text = std::fs::read_to_string(mapping)
+/// Imports a CSV table or a spreadsheet with a column mapping (TOML) in one transaction: each
+/// row becomes a completed experiment of the mapping's campaign.
+fn import_table(
+    data: &DataDirArg,
+    file: &Path,
+    table: &TableSource,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mapping_text = std::fs::read_to_string(table.mapping)
         .map_err(anyhow::Error::from)
-        .with_context(|| format!("reading {}", mapping.display()))?;
+        .with_context(|| format!("reading {}", table.mapping.display()))?;
     let parsed = TableMapping::from_toml(&mapping_text).map_err(anyhow::Error::from)?;
-    let input = File::open(file)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let store = data.open()?;
-    let name = file.file_name().map_or_else(
-        || file.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let summary = import_csv(
-        &store,
-        BufReader::with_capacity(1 << 20, input),
-        &name,
-        &parsed,
-        &mapping_text,
-    )
+    let spreadsheet = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| SPREADSHEET_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    if table.sheet.is_some() && !spreadsheet {
+        return Err(StoreError::InvalidInput {
+            record: file.display().to_string(),
+            field: "--sheet".to_string(),
+            problem: format!(
+                "applies to spreadsheets ({}) only",
+                SPREADSHEET_EXTENSIONS.join(", ")
+            ),
+        }
+        .into());
+    }
+    let summary = if spreadsheet {
+        let store = data.open()?;
+        import_spreadsheet(&store, file, table.sheet, &parsed, &mapping_text)
+    } else {
+        let input = File::open(file)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("opening {}", file.display()))?;
+        let store = data.open()?;
+        let name = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        import_csv(
+            &store,
+            BufReader::with_capacity(1 << 20, input),
+            &name,
+            &parsed,
+            &mapping_text,
+        )
+    }
     .map_err(anyhow::Error::from)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);

@@ -201,3 +201,86 @@ unit = "nm"
     let after = String::from_utf8(out.stdout).unwrap();
     assert_eq!(after, csv);
 }
+
+#[test]
+fn a_spreadsheet_sheet_with_a_mapping_becomes_a_campaign() {
+    let dir = tempfile::tempdir().unwrap();
+    let (book, lab) = (dir.path().join("notebook.xlsx"), dir.path().join("lab"));
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    workbook.add_worksheet().set_name("summary").unwrap();
+    let sheet = workbook.add_worksheet().set_name("2024").unwrap();
+    sheet.write_string(0, 0, "T (C)").unwrap();
+    sheet.write_string(0, 1, "PL peak").unwrap();
+    for (row, (t, peak)) in [(240.0, 520.5), (251.25, 531.0)].into_iter().enumerate() {
+        sheet.write_number(row as u32 + 1, 0, t).unwrap();
+        sheet.write_number(row as u32 + 1, 1, peak).unwrap();
+    }
+    workbook.save(&book).unwrap();
+    let mapping = dir.path().join("map.toml");
+    fs::write(
+        &mapping,
+        "[campaign]\nname = \"notebook\"\n\n[[columns]]\ncolumn = \"T (C)\"\nrole = \"parameter\"\n\
+         name = \"growth_temperature\"\nunit = \"degC\"\n\n[[columns]]\ncolumn = \"PL peak\"\n\
+         role = \"result\"\nname = \"pl_peak\"\nunit = \"nm\"\n",
+    )
+    .unwrap();
+    let (b, m, l) = (
+        book.to_str().unwrap(),
+        mapping.to_str().unwrap(),
+        lab.to_str().unwrap(),
+    );
+    let args = [
+        "data",
+        "import",
+        b,
+        "--sheet",
+        "2024",
+        "--mapping",
+        m,
+        "--data-dir",
+        l,
+    ];
+    let out = run(&[&args[..], &["--json"]].concat());
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["experiments"].as_array().unwrap().len(), 2);
+    let out = run(&["data", "export", "--format", "csv", "--data-dir", l]);
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.contains("251.25") && csv.contains("531"), "{csv}");
+
+    // A missing sheet and --sheet on a CSV file are bad input (exit 2), named.
+    let out = run(&[
+        "data",
+        "import",
+        b,
+        "--sheet",
+        "2025",
+        "--mapping",
+        m,
+        "--data-dir",
+        l,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no sheet '2025'"), "{stderr}");
+    let table = dir.path().join("t.csv");
+    fs::write(&table, "T (C),PL peak\n240,520\n").unwrap();
+    let t = table.to_str().unwrap();
+    let out = run(&[
+        "data",
+        "import",
+        t,
+        "--sheet",
+        "2024",
+        "--mapping",
+        m,
+        "--data-dir",
+        l,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sheet"));
+}

@@ -1,4 +1,4 @@
-//! Importing past experiments from a CSV table with a column mapping
+//! Importing past experiments from a CSV table or a spreadsheet with a column mapping
 //! ([`athanor_store::transfer::table`]): units converted, bounds enforced with messages naming
 //! the row and column, provenance recorded as for the runner's experiments, all or nothing.
 //! Every test runs on SQLite and PostgreSQL (the latter with `ATHANOR_TEST_POSTGRES_URL`).
@@ -6,7 +6,7 @@
 mod common;
 
 use athanor_model::provenance::RecordKind;
-use athanor_store::transfer::table::{import_csv, TableMapping};
+use athanor_store::transfer::table::{import_csv, import_spreadsheet, TableMapping};
 use athanor_store::transfer::{export, import_json_lines, ExportFormat, ExportOptions};
 use athanor_store::{BackendKind, ExperimentStatus, LineageDirection, Store};
 use common::*;
@@ -17,6 +17,7 @@ crate::on_both_backends!(
     rows_extend_an_existing_campaign,
     bad_units_and_values_are_rejected_naming_the_column_and_row,
     a_rejected_row_leaves_the_store_unchanged,
+    a_spreadsheet_sheet_imports_like_the_same_csv_table,
 );
 
 const TABLE: &str = "\
@@ -307,4 +308,89 @@ fn a_rejected_row_leaves_the_store_unchanged(db: TestDb) {
     .unwrap();
     // Only the header line: no campaign, experiment or provenance record was left behind.
     assert_eq!(String::from_utf8(exported).unwrap().lines().count(), 1);
+}
+
+/// Writes `table` (CSV text, no quoted commas) as a real `.xlsx` workbook: a first sheet
+/// "notes", then sheet `name` with the table starting at spreadsheet row 2 (row 1 empty),
+/// numbers as numeric cells and the rest as text.
+fn write_workbook(path: &std::path::Path, name: &str, table: &str) {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    workbook
+        .add_worksheet()
+        .set_name("notes")
+        .unwrap()
+        .write_string(0, 0, "nothing here")
+        .unwrap();
+    let sheet = workbook.add_worksheet().set_name(name).unwrap();
+    for (r, line) in table.lines().enumerate() {
+        for (c, cell) in line.trim_end_matches('\r').split(',').enumerate() {
+            let (row, column) = (r as u32 + 1, c as u16);
+            match cell.parse::<f64>() {
+                Ok(number) => sheet.write_number(row, column, number).map(|_| ()),
+                Err(_) if cell.is_empty() => Ok(()),
+                Err(_) => sheet.write_string(row, column, cell).map(|_| ()),
+            }
+            .unwrap();
+        }
+    }
+    workbook.save(path).unwrap();
+}
+
+fn a_spreadsheet_sheet_imports_like_the_same_csv_table(db: TestDb) {
+    // The table without its quoted note (the workbook writer above splits on commas).
+    let table = TABLE.replace("\"ratio not noted, \"\"lost\"\"\"", "lost");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.xlsx");
+    write_workbook(&path, "runs", &table);
+    let mapping = TableMapping::from_toml(MAPPING).unwrap();
+
+    let store = db.open();
+    let summary = import_spreadsheet(&store, &path, Some("runs"), &mapping, MAPPING).unwrap();
+    assert_eq!(
+        summary.experiments,
+        ["C0001-E001", "C0001-E002", "C0001-E003"]
+    );
+    // The same rows from CSV, in a store of their own: identical recipes, results (units
+    // converted, std where given, empty cells left out) and conditions.
+    let reference = Store::open(&dir.path().join("csv-store")).unwrap();
+    import(&reference, &table, MAPPING);
+    let from_sheet = store.experiments("C0001").unwrap();
+    let from_csv = reference.experiments("C0001").unwrap();
+    assert_eq!(from_sheet.len(), 3);
+    for (sheet, csv) in from_sheet.iter().zip(&from_csv) {
+        assert_eq!(sheet.recipe, csv.recipe);
+        assert_eq!(sheet.results, csv.results);
+        assert_eq!(sheet.run_steps, csv.run_steps);
+    }
+
+    // A cell that is not a number is named by sheet, spreadsheet row and column; the table
+    // starts at row 2, so its third data row is row 5.
+    let bad = table.replace("261,", "n/a,");
+    let bad_path = dir.path().join("bad.xlsx");
+    write_workbook(&bad_path, "runs", &bad);
+    let error = import_spreadsheet(&store, &bad_path, Some("runs"), &mapping, MAPPING)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("bad.xlsx sheet 'runs' row 5") && error.contains("'T (C)'"),
+        "{error}"
+    );
+    assert!(error.contains("'n/a' is not a finite number"), "{error}");
+    // Without a sheet name the first sheet is read: it has no such columns.
+    let error = import_spreadsheet(&store, &path, None, &mapping, MAPPING)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("is not a column of old.xlsx sheet 'notes'"),
+        "{error}"
+    );
+    let error = import_spreadsheet(&store, &path, Some("2024"), &mapping, MAPPING)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("no sheet '2024' (sheets: notes, runs)"),
+        "{error}"
+    );
+    // Nothing of the failed imports was written.
+    assert_eq!(store.experiments("C0001").unwrap().len(), 3);
 }

@@ -1,5 +1,8 @@
-//! Importing past experiments from a table (CSV, e.g. saved from a spreadsheet) with a column
-//! mapping, so that existing lab data seed new campaigns.
+//! Importing past experiments from a table with a column mapping, so that existing lab data
+//! seed new campaigns: a CSV file ([`import_csv`]) or a sheet of a spreadsheet workbook
+//! (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`: [`import_spreadsheet`], read with `calamine`).
+//! In a sheet the first non-empty row is the header; numeric cells are taken at their full
+//! stored precision (not as displayed), and rows are numbered as the spreadsheet shows them.
 //!
 //! Each data row becomes one *completed* experiment of the target campaign, recorded through
 //! the same code path as the campaign runner's experiments ([`Store::import_table_rows`]): a
@@ -333,10 +336,121 @@ pub fn import_csv(
         .has_headers(true)
         .flexible(false)
         .from_reader(input);
-    let header = reader
+    let header: Vec<String> = reader
         .headers()
         .map_err(|e| StoreError::invalid(source_name, "header", e.to_string()))?
-        .clone();
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let columns = resolve_columns(&header, source_name, mapping)?;
+    // Rows are numbered as a spreadsheet shows them: the header is row 1.
+    let rows = reader
+        .into_records()
+        .zip(2u64..)
+        .filter_map(|(record, row)| {
+            let record = match record {
+                Ok(record) => record,
+                Err(e) => {
+                    return Some(Err(StoreError::invalid(
+                        format!("{source_name} row {row}"),
+                        "text",
+                        e.to_string(),
+                    )))
+                }
+            };
+            convert_row(&record, row, source_name, &columns, mapping).transpose()
+        });
+    store.import_table_rows(&target, source_name, rows)
+}
+
+/// Reads one sheet of the spreadsheet workbook at `path` (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`
+/// or `.ods`; `sheet` by name, or the first) and imports its rows as `mapping` says, in one
+/// transaction, as [`import_csv`] does. The first non-empty row is the header; rows are
+/// numbered as the spreadsheet shows them. A cell holding a spreadsheet error (`#DIV/0!`) or
+/// a date in a mapped column is rejected with its row and column.
+pub fn import_spreadsheet(
+    store: &Store,
+    path: &std::path::Path,
+    sheet: Option<&str>,
+    mapping: &TableMapping,
+    mapping_text: &str,
+) -> Result<TableImportSummary> {
+    use calamine::Reader;
+    mapping.validate()?;
+    let target = mapping.target(mapping_text)?;
+    let source_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let unreadable = |e: calamine::Error| {
+        StoreError::invalid(
+            &source_name,
+            "workbook",
+            format!("cannot read the spreadsheet: {e}"),
+        )
+    };
+    let mut workbook = calamine::open_workbook_auto(path).map_err(unreadable)?;
+    let names = workbook.sheet_names();
+    let name = match sheet {
+        Some(wanted) => names
+            .iter()
+            .find(|n| n.as_str() == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    &source_name,
+                    "sheet",
+                    format!("no sheet '{wanted}' (sheets: {})", names.join(", ")),
+                )
+            })?,
+        None => names.first().cloned().ok_or_else(|| {
+            StoreError::invalid(&source_name, "sheet", "the workbook has no sheets")
+        })?,
+    };
+    let range = workbook.worksheet_range(&name).map_err(unreadable)?;
+    let label = format!("{source_name} sheet '{name}'");
+    // Spreadsheet rows are numbered from 1; `start` is the first non-empty cell (0-based).
+    let first_row = range.start().map_or(1, |(row, _)| u64::from(row) + 1);
+    let mut rows = range.rows();
+    let header: Vec<String> = rows
+        .next()
+        .ok_or_else(|| StoreError::invalid(&label, "header", "the sheet is empty"))?
+        .iter()
+        .map(cell_text)
+        .collect();
+    let columns = resolve_columns(&header, &label, mapping)?;
+    let rows = rows.zip(first_row + 1..).filter_map(|(cells, row)| {
+        let cells: Vec<String> = cells.iter().map(cell_text).collect();
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            return None;
+        }
+        convert_row(&cells, row, &label, &columns, mapping).transpose()
+    });
+    store.import_table_rows(&target, &source_name, rows)
+}
+
+/// A spreadsheet cell as the text a CSV file would hold: numbers at full precision (Rust's
+/// shortest representation that reads back to the same `f64`), errors as `#DIV/0!` and the
+/// like, dates in ISO 8601 (both rejected as numbers, with the cell named).
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Int(number) => number.to_string(),
+        Data::Float(number) => number.to_string(),
+        Data::String(text) | Data::DateTimeIso(text) | Data::DurationIso(text) => text.clone(),
+        Data::Bool(value) => value.to_string(),
+        Data::DateTime(date) => format!("date {date}"),
+        Data::Error(error) => error.to_string(),
+        Data::Empty => String::new(),
+    }
+}
+
+/// The mapping's columns located in `header` (`source_name` names the table in errors).
+fn resolve_columns<'a>(
+    header: &[String],
+    source_name: &str,
+    mapping: &'a TableMapping,
+) -> Result<Vec<ResolvedColumn<'a>>> {
     let position = |name: &str, mapped: &str| {
         header
             .iter()
@@ -365,24 +479,25 @@ pub fn import_csv(
             stored: parse_unit(&column.column, "to_unit", column.stored_unit())?,
         });
     }
-    // Rows are numbered as a spreadsheet shows them: the header is row 1.
-    let rows = reader
-        .into_records()
-        .zip(2u64..)
-        .filter_map(|(record, row)| {
-            let record = match record {
-                Ok(record) => record,
-                Err(e) => {
-                    return Some(Err(StoreError::invalid(
-                        format!("{source_name} row {row}"),
-                        "text",
-                        e.to_string(),
-                    )))
-                }
-            };
-            convert_row(&record, row, source_name, &columns, mapping).transpose()
-        });
-    store.import_table_rows(&target, source_name, rows)
+    Ok(columns)
+}
+
+/// The cells of one table row, by column index (a missing cell reads as empty).
+trait RowCells {
+    /// The text of cell `index`.
+    fn cell(&self, index: usize) -> &str;
+}
+
+impl RowCells for csv::StringRecord {
+    fn cell(&self, index: usize) -> &str {
+        self.get(index).unwrap_or("")
+    }
+}
+
+impl RowCells for Vec<String> {
+    fn cell(&self, index: usize) -> &str {
+        self.get(index).map_or("", String::as_str)
+    }
 }
 
 struct ResolvedColumn<'a> {
@@ -393,9 +508,9 @@ struct ResolvedColumn<'a> {
     stored: Unit,
 }
 
-/// One CSV record → an experiment's values (`None`: the row is skipped).
+/// One table row → an experiment's values (`None`: the row is skipped).
 fn convert_row(
-    record: &csv::StringRecord,
+    record: &impl RowCells,
     line: u64,
     source_name: &str,
     columns: &[ResolvedColumn],
@@ -407,7 +522,7 @@ fn convert_row(
     let mut conditions = BTreeMap::new();
     for column in columns {
         let field = format!("column '{}'", column.mapping.column);
-        let cell = record.get(column.index).unwrap_or("").trim();
+        let cell = record.cell(column.index).trim();
         if cell.is_empty() {
             match mapping.empty_cells {
                 EmptyCells::Skip => continue,
@@ -446,7 +561,7 @@ fn convert_row(
                     "column '{}'",
                     column.mapping.std_column.as_deref().unwrap_or("")
                 );
-                let text = record.get(index).unwrap_or("").trim();
+                let text = record.cell(index).trim();
                 if text.is_empty() {
                     None
                 } else {
