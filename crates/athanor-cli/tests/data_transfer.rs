@@ -229,17 +229,22 @@ fn a_spreadsheet_sheet_with_a_mapping_becomes_a_campaign() {
         mapping.to_str().unwrap(),
         lab.to_str().unwrap(),
     );
-    let args = [
-        "data",
-        "import",
-        b,
-        "--sheet",
-        "2024",
-        "--mapping",
-        m,
-        "--data-dir",
-        l,
-    ];
+    // `data import FILE --sheet SHEET --mapping M --data-dir L`.
+    let import = |file: &str, sheet: &str| {
+        vec![
+            "data".to_string(),
+            "import".into(),
+            file.into(),
+            "--sheet".into(),
+            sheet.into(),
+            "--mapping".into(),
+            m.into(),
+            "--data-dir".into(),
+            l.into(),
+        ]
+    };
+    let args = import(b, "2024");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&[&args[..], &["--json"]].concat());
     assert!(
         out.status.success(),
@@ -253,34 +258,17 @@ fn a_spreadsheet_sheet_with_a_mapping_becomes_a_campaign() {
     assert!(csv.contains("251.25") && csv.contains("531"), "{csv}");
 
     // A missing sheet and --sheet on a CSV file are bad input (exit 2), named.
-    let out = run(&[
-        "data",
-        "import",
-        b,
-        "--sheet",
-        "2025",
-        "--mapping",
-        m,
-        "--data-dir",
-        l,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no sheet '2025'"), "{stderr}");
     let table = dir.path().join("t.csv");
     fs::write(&table, "T (C),PL peak\n240,520\n").unwrap();
-    let t = table.to_str().unwrap();
-    let out = run(&[
-        "data",
-        "import",
-        t,
-        "--sheet",
-        "2024",
-        "--mapping",
-        m,
-        "--data-dir",
-        l,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--sheet"));
+    for ((file, sheet), expected) in [
+        ((b, "2025"), "no sheet '2025'"),
+        ((table.to_str().unwrap(), "2024"), "--sheet"),
+    ] {
+        let args = import(file, sheet);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+    }
 }

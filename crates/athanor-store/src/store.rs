@@ -791,6 +791,24 @@ fn planned_experiment(tx: &mut dyn Tx, key: &str) -> Result<ExperimentRow> {
     }
 }
 
+/// Converts each experiment's child rows (as [`child_rows`] groups them) with
+/// `convert(experiment, index within the experiment, row)`.
+fn per_experiment<R, T>(
+    page: &[ExperimentRow],
+    grouped: Vec<Vec<R>>,
+    mut convert: impl FnMut(&ExperimentRow, usize, R) -> Result<T>,
+) -> Result<Vec<Vec<T>>> {
+    page.iter()
+        .zip(grouped)
+        .map(|(experiment, rows)| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(index, row)| convert(experiment, index, row))
+                .collect()
+        })
+        .collect()
+}
+
 /// The most experiments [`load_experiments`] reads with one query per child table (well under
 /// SQLite's 32 766 parameters per statement).
 const LOAD_PAGE: usize = 500;
@@ -1018,35 +1036,29 @@ fn load_steps(
             ))
         },
     )?;
-    page.iter()
-        .zip(grouped)
-        .map(|(experiment, rows)| {
-            rows.into_iter()
-                .enumerate()
-                .map(
-                    |(position, (index, action, device, setpoints, actuals, start, duration))| {
-                        let record = format!(
-                            "{} {} step {}",
-                            experiment.label(),
-                            kind.as_str(),
-                            position + 1
-                        );
-                        Ok(ProcessStep {
-                            index,
-                            setpoints: from_json(&setpoints, &record, "setpoints")?,
-                            actuals: from_json(&actuals, &record, "actuals")?,
-                            start: start.map(|s| from_json(&s, &record, "start")).transpose()?,
-                            duration: duration
-                                .map(|d| from_json(&d, &record, "duration"))
-                                .transpose()?,
-                            action,
-                            device,
-                        })
-                    },
-                )
-                .collect()
-        })
-        .collect()
+    per_experiment(
+        page,
+        grouped,
+        |experiment, position, (index, action, device, setpoints, actuals, start, duration)| {
+            let record = format!(
+                "{} {} step {}",
+                experiment.label(),
+                kind.as_str(),
+                position + 1
+            );
+            Ok(ProcessStep {
+                index,
+                setpoints: from_json(&setpoints, &record, "setpoints")?,
+                actuals: from_json(&actuals, &record, "actuals")?,
+                start: start.map(|s| from_json(&s, &record, "start")).transpose()?,
+                duration: duration
+                    .map(|d| from_json(&d, &record, "duration"))
+                    .transpose()?,
+                action,
+                device,
+            })
+        },
+    )
 }
 
 // --------------------------------------------------------------------------------------------
@@ -1178,46 +1190,37 @@ fn load_measurements(
             ))
         },
     )?;
-    page.iter()
-        .zip(grouped)
-        .map(|(experiment, rows)| {
-            rows.into_iter()
-                .enumerate()
-                .map(
-                    |(
-                        index,
-                        (technique, instrument, hash, media_type, file_name, size, conditions),
-                    )| {
-                        let record = format!("{} measurement {}", experiment.label(), index + 1);
-                        let blob = match (hash, media_type, file_name, size) {
-                            (None, _, _, _) => None,
-                            (Some(hash), Some(media_type), Some(file_name), Some(size)) => {
-                                Some(BlobRef {
-                                    hash,
-                                    size,
-                                    media_type,
-                                    file_name,
-                                })
-                            }
-                            (Some(hash), ..) => {
-                                return Err(StoreError::corrupt(
-                                    record,
-                                    "blob",
-                                    format!("blob {hash} is referenced but not registered"),
-                                ))
-                            }
-                        };
-                        Ok(MeasurementRecord {
-                            technique,
-                            instrument,
-                            blob,
-                            conditions: from_json(&conditions, &record, "conditions")?,
-                        })
-                    },
-                )
-                .collect()
-        })
-        .collect()
+    per_experiment(
+        page,
+        grouped,
+        |experiment,
+         index,
+         (technique, instrument, hash, media_type, file_name, size, conditions)| {
+            let record = format!("{} measurement {}", experiment.label(), index + 1);
+            let blob = match (hash, media_type, file_name, size) {
+                (None, _, _, _) => None,
+                (Some(hash), Some(media_type), Some(file_name), Some(size)) => Some(BlobRef {
+                    hash,
+                    size,
+                    media_type,
+                    file_name,
+                }),
+                (Some(hash), ..) => {
+                    return Err(StoreError::corrupt(
+                        record,
+                        "blob",
+                        format!("blob {hash} is referenced but not registered"),
+                    ))
+                }
+            };
+            Ok(MeasurementRecord {
+                technique,
+                instrument,
+                blob,
+                conditions: from_json(&conditions, &record, "conditions")?,
+            })
+        },
+    )
 }
 
 fn insert_analysis(
@@ -1302,32 +1305,28 @@ fn load_analyses(tx: &mut dyn Tx, page: &[ExperimentRow]) -> Result<Vec<Vec<Anal
             ))
         },
     )?;
-    page.iter()
-        .zip(grouped)
-        .map(|(experiment, rows)| {
-            rows.into_iter()
-                .enumerate()
-                .map(|(index, (id, kind, software, parameters, outputs))| {
-                    let record = format!("{} analysis {}", experiment.label(), index + 1);
-                    Ok(AnalysisRecord {
-                        // Few experiments have analyses; their inputs are read one by one.
-                        input_blobs: query_rows(
-                            tx,
-                            "SELECT blob_hash FROM analysis_inputs WHERE analysis_id = ?1 \
-                             ORDER BY position",
-                            params![&id],
-                            "read analysis inputs",
-                            |row| row.text(0),
-                        )?,
-                        parameters: from_json(&parameters, &record, "parameters")?,
-                        outputs: from_json(&outputs, &record, "outputs")?,
-                        kind,
-                        software,
-                    })
-                })
-                .collect()
-        })
-        .collect()
+    per_experiment(
+        page,
+        grouped,
+        |experiment, index, (id, kind, software, parameters, outputs)| {
+            let record = format!("{} analysis {}", experiment.label(), index + 1);
+            Ok(AnalysisRecord {
+                // Few experiments have analyses; their inputs are read one by one.
+                input_blobs: query_rows(
+                    tx,
+                    "SELECT blob_hash FROM analysis_inputs WHERE analysis_id = ?1 \
+                     ORDER BY position",
+                    params![&id],
+                    "read analysis inputs",
+                    |row| row.text(0),
+                )?,
+                parameters: from_json(&parameters, &record, "parameters")?,
+                outputs: from_json(&outputs, &record, "outputs")?,
+                kind,
+                software,
+            })
+        },
+    )
 }
 
 // --------------------------------------------------------------------------------------------
@@ -1389,21 +1388,17 @@ fn load_results(tx: &mut dyn Tx, page: &[ExperimentRow]) -> Result<Vec<Vec<Prope
             ))
         },
     )?;
-    page.iter()
-        .zip(grouped)
-        .map(|(experiment, rows)| {
-            rows.into_iter()
-                .enumerate()
-                .map(|(index, (name, value, std, unit, origin, method))| {
-                    let record = format!("{} result {} ({name})", experiment.label(), index + 1);
-                    Ok(PropertyValue {
-                        origin: parse_origin(&origin, &record)?,
-                        quantity: Quantity { value, unit, std },
-                        name,
-                        method,
-                    })
-                })
-                .collect()
-        })
-        .collect()
+    per_experiment(
+        page,
+        grouped,
+        |experiment, index, (name, value, std, unit, origin, method)| {
+            let record = format!("{} result {} ({name})", experiment.label(), index + 1);
+            Ok(PropertyValue {
+                origin: parse_origin(&origin, &record)?,
+                quantity: Quantity { value, unit, std },
+                name,
+                method,
+            })
+        },
+    )
 }
