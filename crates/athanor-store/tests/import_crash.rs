@@ -2,7 +2,8 @@
 //! PostgreSQL. The importer is this test binary, re-invoked (`std::env::current_exe()`) to run
 //! only [`import_child`] with [`CHILD_DIR_ENV`] set; it imports a long stream of synthetic
 //! experiments (`athanor_store::bench::synthetic_records`) into a store that already holds one
-//! campaign, and is killed while the import's transaction is open.
+//! campaign, and is killed while the import's transaction is open (after it has dropped the
+//! value indexes that a large import rebuilds at its end).
 
 mod common;
 
@@ -33,7 +34,9 @@ fn import_child() {
         (Ok(url), Ok(schema)) => StoreConfig::postgres(url, dir).with_postgres_schema(schema),
         _ => StoreConfig::sqlite(dir),
     };
-    let store = Store::open_with(&config).unwrap();
+    // Value indexes deferred early (after 1 000 experiments, not 20 000): the kill then hits a
+    // transaction that has dropped them, which the rollback must bring back.
+    let store = Store::open_with(&config.with_index_deferral_after(Some(1_000))).unwrap();
     // The synthetic campaign is C0001 too: renumber it so that it does not clash.
     let records = synthetic_records(CHILD_RECORDS).map(|record| {
         record.map(|record| match record {
@@ -95,4 +98,12 @@ fn a_killed_import_leaves_the_store_unchanged(db: TestDb) {
     let report = store.check_integrity().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(started.elapsed() < Duration::from_secs(30));
+    // The value indexes the import had dropped are back.
+    let mut raw = db.raw();
+    for index in [
+        "results_by_name_unit_value",
+        "recipe_values_by_name_unit_value",
+    ] {
+        assert!(!raw.definition(index).is_empty(), "{index} is missing");
+    }
 }
