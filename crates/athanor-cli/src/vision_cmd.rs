@@ -222,6 +222,11 @@ pub struct SegmenterArgs {
     /// default 0.8); 0 keeps every detection, higher drops more doubtful ones.
     #[arg(long)]
     pub min_confidence: Option<f32>,
+    /// --backend learned: average the predictions of this many mirrored views of each image
+    /// (1, 2 or 4; default 2); more views are steadier at doubtful edges and take
+    /// proportionally longer.
+    #[arg(long)]
+    pub flips: Option<usize>,
 }
 
 impl SegmenterArgs {
@@ -232,10 +237,11 @@ impl SegmenterArgs {
             || self.foreground_threshold.is_some()
             || self.min_dynamic.is_some()
             || self.rescale_above.is_some()
-            || self.min_confidence.is_some();
+            || self.min_confidence.is_some()
+            || self.flips.is_some();
         if self.backend == Backend::Classical {
             if learned_only {
-                bail!("--weights, --foreground-threshold, --min-dynamic, --rescale-above and --min-confidence apply only to --backend learned");
+                bail!("--weights, --foreground-threshold, --min-dynamic, --rescale-above, --min-confidence and --flips apply only to --backend learned");
             }
             return Ok(Segmentation::Classical);
         }
@@ -276,6 +282,12 @@ impl SegmenterArgs {
                 );
             }
             segmenter.config.min_confidence = c;
+        }
+        if let Some(flips) = self.flips {
+            if ![1, 2, 4].contains(&flips) {
+                bail!("--flips {flips}: expected 1, 2 or 4 mirrored views");
+            }
+            segmenter.config.flips = flips;
         }
         Ok(Segmentation::Learned(std::sync::Arc::new(segmenter)))
     }

@@ -7,8 +7,9 @@
 //! edge shared with another tile and ramp linearly to one over the next `overlap/2` pixels
 //! (image borders keep full weight). The zero margin discards the pixels whose receptive field
 //! was cut by the tile edge, so the result does not depend on the tiling as long as the
-//! margin exceeds the network's effective context. The maps are upsampled bilinearly to the
-//! full resolution.
+//! margin exceeds the network's effective context. With [`InferenceConfig::flips`] > 1 the
+//! same is done for mirrored copies of the image, each result is mirrored back and the maps
+//! are averaged. The maps are upsampled bilinearly to the full resolution.
 //!
 //! **Instances.** Foreground = `p_fg > 0.5`. Within each 8-connected foreground component the
 //! predicted distance, damped by the boundary probability, `d' = d · (1 − p_b)`, is flooded
@@ -56,6 +57,12 @@ pub struct InferenceConfig {
     /// weaker instances are dropped. Default 0.8 (chosen on training images, see
     /// `weights/README.md`); 0 keeps every instance.
     pub min_confidence: f32,
+    /// Mirrored views of the image whose predictions are averaged (test-time augmentation):
+    /// 1 = the image only, 2 = also mirrored left–right, 4 = also upside down and both.
+    /// The network was trained on flipped crops, so each view is an equally valid opinion and
+    /// their mean is smoother at uncertain edges; inference time grows with the count.
+    /// Default 2 (chosen on training images, see `weights/README.md`).
+    pub flips: usize,
 }
 
 impl Default for InferenceConfig {
@@ -68,6 +75,7 @@ impl Default for InferenceConfig {
             min_area_px: 40,
             max_particle_px: Some(64.0),
             min_confidence: 0.8,
+            flips: 2,
         }
     }
 }
@@ -141,15 +149,34 @@ impl LearnedSegmenter {
         let factor = factor.max(1);
         let (w, h, small) = downsample_box(&image.data, image.width, image.height, factor);
         let input = normalise_intensities(&small);
-        let maps = predict_tiled(
-            &self.fast,
-            self.net.config().size_multiple(),
-            &input,
-            w,
-            h,
-            self.config.tile,
-            self.config.overlap,
-        )?;
+        let views = Mirror::views(self.config.flips)?;
+        let mut maps: [Vec<f32>; 3] = Default::default();
+        for mirror in views {
+            let view = mirror.apply(&input, w, h);
+            let predicted = predict_tiled(
+                &self.fast,
+                self.net.config().size_multiple(),
+                &view,
+                w,
+                h,
+                self.config.tile,
+                self.config.overlap,
+            )?;
+            for (sum, map) in maps.iter_mut().zip(predicted) {
+                // Mirroring is its own inverse, so the same flip maps the prediction back.
+                let map = mirror.apply(&map, w, h);
+                if sum.is_empty() {
+                    *sum = map;
+                } else {
+                    sum.iter_mut().zip(&map).for_each(|(s, v)| *s += v);
+                }
+            }
+        }
+        if views.len() > 1 {
+            let scale = 1.0 / views.len() as f32;
+            maps.iter_mut()
+                .for_each(|m| m.iter_mut().for_each(|v| *v *= scale));
+        }
         let up = |m: &[f32]| upsample_bilinear(m, w, h, image.width, image.height, factor);
         Ok(PredictedMaps {
             width: image.width,
@@ -187,6 +214,64 @@ impl LearnedSegmenter {
             factor = coarser;
         }
         Ok(labels)
+    }
+}
+
+/// One mirrored view of an image for test-time augmentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mirror {
+    left_right: bool,
+    upside_down: bool,
+}
+
+impl Mirror {
+    const ALL: [Mirror; 4] = [
+        Mirror {
+            left_right: false,
+            upside_down: false,
+        },
+        Mirror {
+            left_right: true,
+            upside_down: false,
+        },
+        Mirror {
+            left_right: false,
+            upside_down: true,
+        },
+        Mirror {
+            left_right: true,
+            upside_down: true,
+        },
+    ];
+
+    /// The first `count` views (1, 2 or 4).
+    fn views(count: usize) -> Result<&'static [Mirror], VisionError> {
+        match count {
+            1 | 2 | 4 => Ok(&Mirror::ALL[..count]),
+            _ => Err(VisionError::InvalidConfig {
+                field: "flips",
+                value: count as f64,
+                reason: "expected 1, 2 or 4 mirrored views",
+            }),
+        }
+    }
+
+    /// The mirrored copy of a row-major `w × h` map.
+    fn apply(self, map: &[f32], w: usize, h: usize) -> Vec<f32> {
+        if !self.left_right && !self.upside_down {
+            return map.to_vec();
+        }
+        let mut out = Vec::with_capacity(map.len());
+        for y in 0..h {
+            let sy = if self.upside_down { h - 1 - y } else { y };
+            let row = &map[sy * w..(sy + 1) * w];
+            if self.left_right {
+                out.extend(row.iter().rev());
+            } else {
+                out.extend_from_slice(row);
+            }
+        }
+        out
     }
 }
 
@@ -494,6 +579,52 @@ mod tests {
                 .fold(0.0f32, f32::max);
             assert!(worst < 1e-5, "output {c}: max difference {worst}");
         }
+    }
+
+    #[test]
+    fn mirrored_views_average_into_a_flip_equivariant_prediction() {
+        let net = UNet::new(
+            UNetConfig {
+                base_channels: 4,
+                depth: 1,
+                downsample: 1,
+            },
+            5,
+        )
+        .unwrap();
+        let mut segmenter = LearnedSegmenter::new(net).unwrap();
+        segmenter.config.tile = 128;
+        let (w, h) = (37, 23);
+        // An asymmetric image, so the mirrored views disagree.
+        let data: Vec<f32> = (0..w * h)
+            .map(|i| ((i % w) * (i % w) + 3 * (i / w)) as f32)
+            .collect();
+        let image = GrayImage::new(w, h, data).unwrap();
+        let mirror = Mirror::ALL[3];
+        let flipped = GrayImage::new(w, h, mirror.apply(&image.data, w, h)).unwrap();
+        segmenter.config.flips = 1;
+        let single = segmenter.predict(&image).unwrap();
+        segmenter.config.flips = 4;
+        let averaged = segmenter.predict(&image).unwrap();
+        let averaged_flipped = segmenter.predict(&flipped).unwrap();
+        let back = mirror.apply(&averaged_flipped.foreground, w, h);
+        let worst = back
+            .iter()
+            .zip(&averaged.foreground)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "averaged views not equivariant: {worst}");
+        assert!(
+            single
+                .foreground
+                .iter()
+                .zip(&averaged.foreground)
+                .any(|(a, b)| (a - b).abs() > 1e-4),
+            "averaging changed nothing"
+        );
+        segmenter.config.flips = 3;
+        let error = segmenter.predict(&image).unwrap_err().to_string();
+        assert!(error.contains("flips"), "{error}");
     }
 
     /// Ideal maps of discs of radius 10.5 centred on row 15 at the given columns, each with
