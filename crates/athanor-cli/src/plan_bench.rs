@@ -26,29 +26,35 @@ use plotters::prelude::*;
 use serde_json::{json, Map, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-/// Counts live and peak heap bytes so that the memory of one planner suggestion can be
-/// reported. The cost is two relaxed atomic operations per allocation, negligible next to the
-/// allocation itself, so it is installed for the whole binary.
+/// Counts live and peak heap bytes while [`COUNTING`] is on, so that the memory of one planner
+/// suggestion can be reported. The allocator is the whole binary's, so when counting is off
+/// (every other command, e.g. the store benchmark's bulk ingest) an allocation costs one
+/// relaxed load more than the system allocator's: no shared counter is written.
 struct CountingAllocator;
 
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed while counting (negative when more was freed).
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+static PEAK_BYTES: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
-        if !p.is_null() {
-            let live = LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let size = layout.size() as isize;
+            let live = LIVE_BYTES.fetch_add(size, Ordering::Relaxed) + size;
             PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
 }
 
@@ -239,10 +245,13 @@ fn create_dir(dir: &Path) -> anyhow::Result<&Path> {
 /// Peak heap, in MB, while a planner is given `n` observations of Ackley-10 and answers one
 /// `ask()` (the planner's state included).
 fn peak_heap_of_one_ask(n: usize) -> anyhow::Result<f64> {
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
-    PEAK_BYTES.store(before, Ordering::Relaxed);
-    measure_latency(TestFunction::Ackley(10), n, 1)?;
-    Ok(PEAK_BYTES.load(Ordering::Relaxed).saturating_sub(before) as f64 / 1e6)
+    LIVE_BYTES.store(0, Ordering::Relaxed);
+    PEAK_BYTES.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let measured = measure_latency(TestFunction::Ackley(10), n, 1);
+    COUNTING.store(false, Ordering::Relaxed);
+    measured?;
+    Ok(PEAK_BYTES.load(Ordering::Relaxed).max(0) as f64 / 1e6)
 }
 
 /// Runs the multi-objective problems; returns the median gap curves for the plot and the JSON

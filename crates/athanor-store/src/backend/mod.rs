@@ -12,7 +12,7 @@ mod postgres;
 mod sqlite;
 
 pub(crate) use self::postgres::PostgresBackend;
-pub(crate) use self::sqlite::SqliteBackend;
+pub(crate) use self::sqlite::{SqliteBackend, BULK_APPEND_CACHE_SIZE_KIB};
 
 use crate::error::Result;
 
