@@ -554,18 +554,20 @@ mod tests {
         }
     }
 
+    /// A seeded one-level U-Net (4 channels, no downsampling): small and fast for tests.
+    fn shallow_net(seed: u64) -> UNet {
+        let config = UNetConfig {
+            base_channels: 4,
+            depth: 1,
+            downsample: 1,
+        };
+        UNet::new(config, seed).unwrap()
+    }
+
     #[test]
     fn overlapping_tiles_reproduce_the_untiled_maps() {
         // Depth 1: two 3×3 convolutions, a receptive radius of 2 px < the zero margin of 4 px.
-        let net = UNet::new(
-            UNetConfig {
-                base_channels: 4,
-                depth: 1,
-                downsample: 1,
-            },
-            9,
-        )
-        .unwrap();
+        let net = shallow_net(9);
         let (w, h) = (70, 45);
         let input = wavy_input(w, h);
         let fast = FastUNet::new(&net).unwrap();
@@ -583,16 +585,7 @@ mod tests {
 
     #[test]
     fn mirrored_views_average_into_a_flip_equivariant_prediction() {
-        let net = UNet::new(
-            UNetConfig {
-                base_channels: 4,
-                depth: 1,
-                downsample: 1,
-            },
-            5,
-        )
-        .unwrap();
-        let mut segmenter = LearnedSegmenter::new(net).unwrap();
+        let mut segmenter = LearnedSegmenter::new(shallow_net(5)).unwrap();
         segmenter.config.tile = 128;
         let (w, h) = (37, 23);
         // An asymmetric image, so the mirrored views disagree.
