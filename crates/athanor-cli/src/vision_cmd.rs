@@ -284,7 +284,7 @@ impl SegmenterArgs {
             segmenter.config.min_confidence = c;
         }
         if let Some(flips) = self.flips {
-            if ![1, 2, 4].contains(&flips) {
+            if !athanor_vision::learned::FLIP_COUNTS.contains(&flips) {
                 bail!("--flips {flips}: expected 1, 2 or 4 mirrored views");
             }
             segmenter.config.flips = flips;

@@ -22,6 +22,7 @@
 //! mostly patches of textured substrate or support film), are dropped; labels are numbered in
 //! raster order.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -61,9 +62,13 @@ pub struct InferenceConfig {
     /// 1 = the image only, 2 = also mirrored left–right, 4 = also upside down and both.
     /// The network was trained on flipped crops, so each view is an equally valid opinion and
     /// their mean is smoother at uncertain edges; inference time grows with the count.
-    /// Default 2 (chosen on training images, see `weights/README.md`).
+    /// Default 2 (chosen on training images, see `weights/README.md`). One of
+    /// [`FLIP_COUNTS`].
     pub flips: usize,
 }
+
+/// The values [`InferenceConfig::flips`] accepts.
+pub const FLIP_COUNTS: [usize; 3] = [1, 2, 4];
 
 impl Default for InferenceConfig {
     fn default() -> Self {
@@ -166,9 +171,9 @@ impl LearnedSegmenter {
                 // Mirroring is its own inverse, so the same flip maps the prediction back.
                 let map = mirror.apply(&map, w, h);
                 if sum.is_empty() {
-                    *sum = map;
+                    *sum = map.into_owned();
                 } else {
-                    sum.iter_mut().zip(&map).for_each(|(s, v)| *s += v);
+                    sum.iter_mut().zip(map.iter()).for_each(|(s, v)| *s += v);
                 }
             }
         }
@@ -244,22 +249,23 @@ impl Mirror {
         },
     ];
 
-    /// The first `count` views (1, 2 or 4).
+    /// The first `count` views (one of [`FLIP_COUNTS`]).
     fn views(count: usize) -> Result<&'static [Mirror], VisionError> {
-        match count {
-            1 | 2 | 4 => Ok(&Mirror::ALL[..count]),
-            _ => Err(VisionError::InvalidConfig {
+        if FLIP_COUNTS.contains(&count) {
+            Ok(&Mirror::ALL[..count])
+        } else {
+            Err(VisionError::InvalidConfig {
                 field: "flips",
                 value: count as f64,
                 reason: "expected 1, 2 or 4 mirrored views",
-            }),
+            })
         }
     }
 
-    /// The mirrored copy of a row-major `w × h` map.
-    fn apply(self, map: &[f32], w: usize, h: usize) -> Vec<f32> {
+    /// The mirrored copy of a row-major `w × h` map (the map itself for the identity view).
+    fn apply(self, map: &[f32], w: usize, h: usize) -> Cow<'_, [f32]> {
         if !self.left_right && !self.upside_down {
-            return map.to_vec();
+            return Cow::Borrowed(map);
         }
         let mut out = Vec::with_capacity(map.len());
         for y in 0..h {
@@ -271,7 +277,7 @@ impl Mirror {
                 out.extend_from_slice(row);
             }
         }
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -594,7 +600,7 @@ mod tests {
             .collect();
         let image = GrayImage::new(w, h, data).unwrap();
         let mirror = Mirror::ALL[3];
-        let flipped = GrayImage::new(w, h, mirror.apply(&image.data, w, h)).unwrap();
+        let flipped = GrayImage::new(w, h, mirror.apply(&image.data, w, h).into_owned()).unwrap();
         segmenter.config.flips = 1;
         let single = segmenter.predict(&image).unwrap();
         segmenter.config.flips = 4;

@@ -45,7 +45,9 @@ pub use data::{
     is_held_out, load_emps, random_batch, AnnotatedImage, Batch, Split, TrainingImage,
     EMPS_HELDOUT_IDS,
 };
-pub use infer::{instances_from_maps, InferenceConfig, LearnedSegmenter, PredictedMaps};
+pub use infer::{
+    instances_from_maps, InferenceConfig, LearnedSegmenter, PredictedMaps, FLIP_COUNTS,
+};
 pub use model::{UNet, UNetConfig};
 pub use targets::{targets_from_instances, Targets};
 pub use train::{
