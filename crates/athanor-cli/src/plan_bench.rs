@@ -39,22 +39,42 @@ static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
 static PEAK_BYTES: AtomicIsize = AtomicIsize::new(0);
 
+/// Adds `change` bytes to the live count (and the peak) while counting is on.
+fn count_bytes(change: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        let live = LIVE_BYTES.fetch_add(change, Ordering::Relaxed) + change;
+        PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+    }
+}
+
 // SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
-        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
-            let size = layout.size() as isize;
-            let live = LIVE_BYTES.fetch_add(size, Ordering::Relaxed) + size;
-            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+        if !p.is_null() {
+            count_bytes(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            count_bytes(layout.size() as isize);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count_bytes(-(layout.size() as isize));
+    }
+    // The default `realloc` allocates, copies and frees; the system allocator can often grow
+    // a block in place (every growing Vec and String of a bulk ingest comes through here).
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            count_bytes(new_size as isize - layout.size() as isize);
         }
+        p
     }
 }
 

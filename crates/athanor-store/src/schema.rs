@@ -268,6 +268,95 @@ ALTER TABLE recipe_values_v4 RENAME TO recipe_values;
 CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
 "#;
 
+/// Version 5, SQLite part: results and recipe values are keyed by an experiment number.
+///
+/// `experiments.num` is a small integer, unique per store, that the store assigns when it
+/// writes an experiment (one more than the largest so far; the write transaction holds the
+/// lock). `results` and `recipe_values` reference it instead of the experiment's 36-character
+/// UUID, which they repeated in every row and every entry of their value indexes: ten result
+/// rows per measurement made the UUID most of each row, every key comparison a 36-byte one,
+/// and the index rebuild of a large write a sort of twice the bytes. A million-experiment
+/// ingest ran about 30 % faster on the same machine (21 000 → 27 000–29 500/s). The UUID stays
+/// the experiment's identity everywhere else (API, exports, other tables); `num` never leaves
+/// the database. Existing experiments are numbered in rowid (insertion) order. The rebuild
+/// copies every row inside the migration's transaction, so a crash leaves version 4 as it was.
+const V5_SQLITE: &str = r#"
+ALTER TABLE experiments ADD COLUMN num INTEGER CHECK (num >= 1);
+UPDATE experiments SET num = rowid;
+CREATE UNIQUE INDEX experiments_by_num ON experiments (num);
+
+CREATE TABLE results_v5 (
+    experiment_num INTEGER NOT NULL REFERENCES experiments (num),
+    position       INTEGER NOT NULL,
+    name           TEXT NOT NULL,
+    value          REAL NOT NULL,
+    std            REAL CHECK (std IS NULL OR std >= 0),
+    unit           TEXT NOT NULL,
+    origin         TEXT NOT NULL CHECK (origin = 'specified' OR origin = 'measured'
+                   OR origin = 'computed' OR origin = 'predicted'),
+    method         TEXT NOT NULL,
+    PRIMARY KEY (experiment_num, position)
+) WITHOUT ROWID;
+INSERT INTO results_v5 (experiment_num, position, name, value, std, unit, origin, method)
+    SELECT e.num, r.position, r.name, r.value, r.std, r.unit, r.origin, r.method
+    FROM results r JOIN experiments e ON e.id = r.experiment_id;
+DROP TABLE results;
+ALTER TABLE results_v5 RENAME TO results;
+CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
+
+CREATE TABLE recipe_values_v5 (
+    experiment_num INTEGER NOT NULL REFERENCES experiments (num),
+    name           TEXT NOT NULL,
+    value          REAL NOT NULL,
+    unit           TEXT NOT NULL,
+    PRIMARY KEY (experiment_num, name)
+) WITHOUT ROWID;
+INSERT INTO recipe_values_v5 (experiment_num, name, value, unit)
+    SELECT e.num, v.name, v.value, v.unit
+    FROM recipe_values v JOIN experiments e ON e.id = v.experiment_id;
+DROP TABLE recipe_values;
+ALTER TABLE recipe_values_v5 RENAME TO recipe_values;
+CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
+"#;
+
+/// Version 5, PostgreSQL part: the same keys as [`V5_SQLITE`], changed in place. Existing
+/// experiments are numbered in the order they were planned.
+///
+/// Also statistics on `(name, unit)` of results and recipe values. A property's unit follows
+/// from its name, but the planner assumed them independent and, for `recipe.temperature > 290
+/// degC` over a million experiments, expected a tenth of the 100 000 matching recipe values:
+/// after an autovacuum's ANALYZE it then drove the search from them (100 000 index probes,
+/// 0.7–0.8 s instead of 0.1 s).
+const V5_POSTGRES: &str = r#"
+ALTER TABLE experiments ADD COLUMN num BIGINT CHECK (num >= 1);
+UPDATE experiments SET num = o.n
+    FROM (SELECT id, row_number() OVER (ORDER BY planned_at, id) AS n FROM experiments) AS o
+    WHERE o.id = experiments.id;
+ALTER TABLE experiments ALTER COLUMN num SET NOT NULL;
+ALTER TABLE experiments ADD CONSTRAINT experiments_by_num UNIQUE (num);
+
+ALTER TABLE results ADD COLUMN experiment_num BIGINT;
+UPDATE results SET experiment_num = e.num FROM experiments e WHERE e.id = results.experiment_id;
+ALTER TABLE results DROP CONSTRAINT results_pkey;
+ALTER TABLE results DROP COLUMN experiment_id;
+ALTER TABLE results ALTER COLUMN experiment_num SET NOT NULL;
+ALTER TABLE results ADD PRIMARY KEY (experiment_num, position);
+ALTER TABLE results ADD FOREIGN KEY (experiment_num) REFERENCES experiments (num);
+
+ALTER TABLE recipe_values ADD COLUMN experiment_num BIGINT;
+UPDATE recipe_values SET experiment_num = e.num
+    FROM experiments e WHERE e.id = recipe_values.experiment_id;
+ALTER TABLE recipe_values DROP CONSTRAINT recipe_values_pkey;
+ALTER TABLE recipe_values DROP COLUMN experiment_id;
+ALTER TABLE recipe_values ALTER COLUMN experiment_num SET NOT NULL;
+ALTER TABLE recipe_values ADD PRIMARY KEY (experiment_num, name);
+ALTER TABLE recipe_values ADD FOREIGN KEY (experiment_num) REFERENCES experiments (num);
+
+CREATE STATISTICS results_name_unit (dependencies, mcv) ON name, unit FROM results;
+CREATE STATISTICS recipe_values_name_unit (dependencies, mcv) ON name, unit FROM recipe_values;
+ANALYZE results, recipe_values;
+"#;
+
 /// One schema version step.
 struct Migration {
     /// Schema statements in SQLite's column types, shared by both backends.
@@ -311,6 +400,11 @@ const MIGRATIONS: &[Migration] = &[
         schema: V4,
         sqlite: V4_SQLITE,
         postgres: "",
+    },
+    Migration {
+        schema: "",
+        sqlite: V5_SQLITE,
+        postgres: V5_POSTGRES,
     },
 ];
 

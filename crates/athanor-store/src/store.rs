@@ -390,7 +390,7 @@ impl Store {
                  EXISTS (SELECT 1 FROM steps s WHERE s.experiment_id = e.id AND s.kind = 'run') \
                  OR EXISTS (SELECT 1 FROM measurements m WHERE m.experiment_id = e.id) \
                  OR EXISTS (SELECT 1 FROM analyses a WHERE a.experiment_id = e.id) \
-                 OR EXISTS (SELECT 1 FROM results r WHERE r.experiment_id = e.id)) \
+                 OR EXISTS (SELECT 1 FROM results r WHERE r.experiment_num = e.num)) \
                  ORDER BY lab_id",
                     &[],
                     "check planned experiments",
@@ -488,6 +488,21 @@ fn insert_campaign_row(
     Ok(())
 }
 
+/// The first of the store's free experiment numbers (`experiments.num`, see schema version 5):
+/// one more than the largest so far. The caller's write transaction may use it and the ones
+/// after it for the experiments it inserts: writers exclude each other until they commit
+/// (SQLite's write lock, the store's advisory lock on PostgreSQL), as for lab ids.
+pub(crate) fn first_free_experiment_num(tx: &mut dyn Tx) -> Result<i64> {
+    let largest = query_rows(
+        tx,
+        "SELECT COALESCE(MAX(num), 0) FROM experiments",
+        &[],
+        "find the largest experiment number",
+        |row| row.int(0),
+    )?;
+    Ok(largest.first().copied().unwrap_or(0) + 1)
+}
+
 /// `record_planned`'s work inside a write transaction (also used by table imports).
 fn plan_in(tx: &mut dyn Tx, planned: &PlannedExperiment) -> Result<ExperimentRecord> {
     let campaign = find_campaign_by_key(tx, &planned.campaign_id)?
@@ -529,9 +544,10 @@ fn plan_in(tx: &mut dyn Tx, planned: &PlannedExperiment) -> Result<ExperimentRec
         planned_at: now_rfc3339(),
         completed_at: None,
     };
+    let num = first_free_experiment_num(tx)?;
     tx.execute(
         "INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
-         planner_note_json, planned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         planner_note_json, planned_at, num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             &experiment.id,
             &experiment.lab_id,
@@ -541,15 +557,16 @@ fn plan_in(tx: &mut dyn Tx, planned: &PlannedExperiment) -> Result<ExperimentRec
             to_json(&experiment.recipe, &label, "recipe")?,
             to_json(&experiment.planner_note, &label, "planner note")?,
             &experiment.planned_at,
+            num,
         ],
     )
     .map_err(db_boxed(format!("insert {label}")))?;
     // The same parameters as rows, for search (see schema V2).
     for (name, quantity) in &experiment.recipe.parameters {
         tx.execute(
-            "INSERT INTO recipe_values (experiment_id, name, value, unit) \
+            "INSERT INTO recipe_values (experiment_num, name, value, unit) \
              VALUES (?1, ?2, ?3, ?4)",
-            params![&experiment.id, name, quantity.value, &quantity.unit],
+            params![num, name, quantity.value, &quantity.unit],
         )
         .map_err(db_boxed(format!(
             "insert recipe parameter '{name}' of {label}"
@@ -1349,8 +1366,8 @@ fn insert_result(
     check_not_blank(&record, "method", &result.method)?;
     check_quantity(&record, "value", &result.quantity)?;
     tx.execute(
-        "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, method) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO results (experiment_num, position, name, value, std, unit, origin, method) \
+         VALUES ((SELECT num FROM experiments WHERE id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             &experiment.id,
             index,
@@ -1370,12 +1387,12 @@ fn load_results(tx: &mut dyn Tx, page: &[ExperimentRow]) -> Result<Vec<Vec<Prope
     let grouped = child_rows(
         tx,
         page,
-        "name, value, std, unit, origin, method",
+        "r.name, r.value, r.std, r.unit, r.origin, r.method",
         6,
-        "results",
-        "experiment_id",
+        "results r JOIN experiments e ON e.num = r.experiment_num",
+        "e.id",
         ("", &[]),
-        "experiment_id, position",
+        "r.experiment_num, r.position",
         "read results",
         |row| {
             Ok((

@@ -111,12 +111,12 @@ fn a_large_write_rebuilds_the_value_indexes_as_they_were(db: TestDb) {
     for table in ["results", "recipe_values", "measurements"] {
         let sql = match table {
             "results" => {
-                "INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
-                 method) VALUES ('no-such-experiment', 0, 'd50', 1.0, NULL, 'nm', 'measured', 'm')"
+                "INSERT INTO results (experiment_num, position, name, value, std, unit, origin, \
+                 method) VALUES (999999999, 0, 'd50', 1.0, NULL, 'nm', 'measured', 'm')"
             }
             "recipe_values" => {
-                "INSERT INTO recipe_values (experiment_id, name, value, unit) \
-                 VALUES ('no-such-experiment', 'temperature', 1.0, 'degC')"
+                "INSERT INTO recipe_values (experiment_num, name, value, unit) \
+                 VALUES (999999999, 'temperature', 1.0, 'degC')"
             }
             _ => {
                 "INSERT INTO measurements (id, experiment_id, position, technique, instrument, \

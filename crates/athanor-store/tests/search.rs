@@ -550,6 +550,7 @@ fn recipe_values_are_backfilled_by_the_migration(db: TestDb) {
     // Turn the database back into a version 1 database (the rows V2 derives are gone, and
     // the tables of later versions).
     let mut raw = db.raw();
+    raw.undo_migration_5();
     raw.execute("DROP TABLE prov_edges; DROP TABLE prov_counters; DROP TABLE prov_records;");
     raw.execute(
         "DROP TABLE recipe_values; DROP INDEX results_by_name_unit_value; \
@@ -602,21 +603,21 @@ fn search_over_a_million_results_is_fast() {
                budget, status, created_at) \
                VALUES ('c', 1, 'C0001', 'big', '1', 'h', '', 0, 'running', 't');
              {numbers} INSERT INTO experiments (id, lab_id, campaign_id, seq, status, recipe_json, \
-               planner_note_json, failure, planned_at, completed_at) \
-               SELECT 'e' || i, 'C0001-E' || i, 'c', i, 'completed', '{{}}', '{{}}', NULL, 't', 't' \
+               planner_note_json, failure, planned_at, completed_at, num) \
+               SELECT 'e' || i, 'C0001-E' || i, 'c', i, 'completed', '{{}}', '{{}}', NULL, 't', 't', i \
                FROM n;
-             {numbers} INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
-               method) SELECT 'e' || i, 0, 'd50', \
+             {numbers} INSERT INTO results (experiment_num, position, name, value, std, unit, origin, \
+               method) SELECT i, 0, 'd50', \
                CASE WHEN i % 2 = 0 THEN 2 + (i % 1000) / 100.0 ELSE (2 + (i % 1000) / 100.0) / 1000.0 END, \
                NULL, CASE WHEN i % 2 = 0 THEN 'nm' ELSE 'µm' END, 'measured', 'm' FROM n;
-             {numbers} INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
-               method) SELECT 'e' || i, 1, 'pl_peak', 500 + (i % 997) / 5.0, NULL, 'nm', 'measured', 'm' FROM n;
-             {numbers} INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
-               method) SELECT 'e' || i, 2, 'size_cv', (i % 89) / 100.0, NULL, '', 'computed', 'm' FROM n;
-             {numbers} INSERT INTO results (experiment_id, position, name, value, std, unit, origin, \
-               method) SELECT 'e' || i, 3, 'quantum_yield', (i % 101) / 100.0, NULL, '', 'measured', 'm' FROM n;
-             {numbers} INSERT INTO recipe_values (experiment_id, name, value, unit) \
-               SELECT 'e' || i, 'growth_temperature', 200 + (i % 113), 'degC' FROM n;
+             {numbers} INSERT INTO results (experiment_num, position, name, value, std, unit, origin, \
+               method) SELECT i, 1, 'pl_peak', 500 + (i % 997) / 5.0, NULL, 'nm', 'measured', 'm' FROM n;
+             {numbers} INSERT INTO results (experiment_num, position, name, value, std, unit, origin, \
+               method) SELECT i, 2, 'size_cv', (i % 89) / 100.0, NULL, '', 'computed', 'm' FROM n;
+             {numbers} INSERT INTO results (experiment_num, position, name, value, std, unit, origin, \
+               method) SELECT i, 3, 'quantum_yield', (i % 101) / 100.0, NULL, '', 'measured', 'm' FROM n;
+             {numbers} INSERT INTO recipe_values (experiment_num, name, value, unit) \
+               SELECT i, 'growth_temperature', 200 + (i % 113), 'degC' FROM n;
              COMMIT;
              ANALYZE;"
         ));

@@ -183,7 +183,7 @@ impl Compiler<'_, '_> {
             Resolved::Quantity { source, name } => {
                 let name = self.bind(Value::from(name));
                 format!(
-                    "e.id {not}IN (SELECT x.experiment_id FROM {} x WHERE x.name = {name})",
+                    "e.num {not}IN (SELECT x.experiment_num FROM {} x WHERE x.name = {name})",
                     source.table()
                 )
             }
@@ -469,7 +469,7 @@ impl Compiler<'_, '_> {
             ));
         }
         Ok(format!(
-            "e.id IN (SELECT x.experiment_id FROM {} x WHERE {})",
+            "e.num IN (SELECT x.experiment_num FROM {} x WHERE {})",
             source.table(),
             alternatives.join(" OR ")
         ))

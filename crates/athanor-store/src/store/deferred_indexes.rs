@@ -2,11 +2,12 @@
 //!
 //! The value indexes of results and recipe values (`name, unit, value`) are what makes search
 //! fast, and they are the only indexes whose entries land at random places: every other key
-//! of an ingested row starts with a new, time-ordered UUIDv7 (or a constant followed by one),
-//! so it is appended at the right edge of its B-tree. Once a value index outgrows the page
-//! cache (SQLite's 64 MiB, PostgreSQL's `shared_buffers`), nearly every insert into it reads
-//! and later writes back a page: a million experiments (13 million value-index entries) took
-//! SQLite 160 s with live indexes and 37 s without them.
+//! of an ingested row starts with a new, time-ordered UUIDv7 or a new, increasing experiment
+//! number (or a constant followed by one), so it is appended at the right edge of its B-tree.
+//! Once a value index outgrows the page cache (SQLite's 64 MiB, PostgreSQL's
+//! `shared_buffers`), nearly every insert into it reads and later writes back a page: a
+//! million experiments (13 million value-index entries) took SQLite 160 s with live indexes
+//! and 37 s without them.
 //!
 //! So when a bulk write has written [`crate::StoreConfig::index_deferral_after`] experiments
 //! and they are at least a quarter of what the store held before, [`IndexDeferral`] reads the

@@ -412,6 +412,68 @@ impl Raw {
         }
     }
 
+    /// Gives `results` and `recipe_values` back the experiment UUID as their key and takes
+    /// `experiments.num` away: the shape of schema version 4, with every row kept. Leaves the
+    /// recorded schema version alone (the caller sets the one it builds).
+    pub fn undo_migration_5(&mut self) {
+        match self {
+            Raw::Sqlite(_) => self.execute(
+                "BEGIN;
+                CREATE TABLE results_v4 (
+                    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+                    position      INTEGER NOT NULL,
+                    name          TEXT NOT NULL,
+                    value         REAL NOT NULL,
+                    std           REAL CHECK (std IS NULL OR std >= 0),
+                    unit          TEXT NOT NULL,
+                    origin        TEXT NOT NULL CHECK (origin = 'specified' OR origin = 'measured'
+                                  OR origin = 'computed' OR origin = 'predicted'),
+                    method        TEXT NOT NULL,
+                    PRIMARY KEY (experiment_id, position)
+                ) WITHOUT ROWID;
+                INSERT INTO results_v4 SELECT e.id, r.position, r.name, r.value, r.std, r.unit,
+                    r.origin, r.method FROM results r JOIN experiments e ON e.num = r.experiment_num;
+                DROP TABLE results;
+                ALTER TABLE results_v4 RENAME TO results;
+                CREATE INDEX results_by_name_unit_value ON results (name, unit, value);
+                CREATE TABLE recipe_values_v4 (
+                    experiment_id TEXT NOT NULL REFERENCES experiments (id),
+                    name          TEXT NOT NULL,
+                    value         REAL NOT NULL,
+                    unit          TEXT NOT NULL,
+                    PRIMARY KEY (experiment_id, name)
+                ) WITHOUT ROWID;
+                INSERT INTO recipe_values_v4 SELECT e.id, v.name, v.value, v.unit
+                    FROM recipe_values v JOIN experiments e ON e.num = v.experiment_num;
+                DROP TABLE recipe_values;
+                ALTER TABLE recipe_values_v4 RENAME TO recipe_values;
+                CREATE INDEX recipe_values_by_name_unit_value ON recipe_values (name, unit, value);
+                DROP INDEX experiments_by_num;
+                ALTER TABLE experiments DROP COLUMN num;
+                COMMIT;",
+            ),
+            Raw::Postgres(_) => {
+                for table in ["results", "recipe_values"] {
+                    let key = if table == "results" { "position" } else { "name" };
+                    self.execute(&format!(
+                        "ALTER TABLE {table} ADD COLUMN experiment_id TEXT;
+                        UPDATE {table} SET experiment_id = e.id FROM experiments e
+                            WHERE e.num = {table}.experiment_num;
+                        ALTER TABLE {table} DROP COLUMN experiment_num;
+                        ALTER TABLE {table} ALTER COLUMN experiment_id SET NOT NULL;
+                        ALTER TABLE {table} ADD PRIMARY KEY (experiment_id, {key});
+                        ALTER TABLE {table} ADD FOREIGN KEY (experiment_id)
+                            REFERENCES experiments (id);"
+                    ));
+                }
+                self.execute(
+                    "ALTER TABLE experiments DROP COLUMN num; \
+                     DROP STATISTICS results_name_unit, recipe_values_name_unit;",
+                );
+            }
+        }
+    }
+
     /// Marks the database as written by a newer build.
     pub fn set_schema_version(&mut self, version: u32) {
         match self {
