@@ -358,7 +358,7 @@ impl Store {
     /// Checks the whole store: the database engine's own checks (SQLite's `integrity_check`
     /// and `foreign_key_check`; PostgreSQL enforces foreign keys on every write), the
     /// life-cycle invariants (a finished experiment has its planner state; a planned one has no
-    /// completion data) and every registered blob's file against its hash. Blob files that no
+    /// completion data; every experiment has its number) and every registered blob's file against its hash. Blob files that no
     /// record references are not problems (they are what a crash between `put_blob` and
     /// `record_*` leaves).
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
@@ -398,6 +398,20 @@ impl Store {
                 )?;
                 report.problems.extend(half_done.into_iter().map(|lab_id| {
                     format!("experiment {lab_id} is still planned but has completion data")
+                }));
+                // SQLite could not add the column as NOT NULL (schema version 5).
+                let unnumbered = query_rows(
+                    tx,
+                    "SELECT lab_id FROM experiments WHERE num IS NULL ORDER BY lab_id",
+                    &[],
+                    "check experiment numbers",
+                    |row| row.text(0),
+                )?;
+                report.problems.extend(unnumbered.into_iter().map(|lab_id| {
+                    format!(
+                        "experiment {lab_id} has no experiment number, so no results or recipe \
+                         values can refer to it"
+                    )
                 }));
                 query_rows(
                     tx,

@@ -267,6 +267,35 @@ fn a_version_4_store_keeps_its_data_through_migration_5(db: TestDb) {
     assert_keys_and_checks_hold(&mut raw, &experiments_before[0].id);
     drop(raw);
     assert_new_experiments_are_numbered_after_the_others(&store, &db, &campaign_id);
+
+    // SQLite's `num` is nullable (a column added by ALTER TABLE); the integrity check finds
+    // an experiment that lost its number. PostgreSQL refuses the NULL itself.
+    let mut raw = db.raw();
+    let fourth = &experiments_before[3];
+    let unnumber = format!(
+        "PRAGMA foreign_keys = OFF; UPDATE experiments SET num = NULL WHERE id = '{}'",
+        fourth.id
+    );
+    match raw {
+        Raw::Sqlite(_) => {
+            raw.execute(&unnumber);
+            let report = store.check_integrity().unwrap();
+            assert!(
+                report.problems.iter().any(|problem| problem
+                    == &format!(
+                        "experiment {} has no experiment number, so no results or recipe \
+                         values can refer to it",
+                        fourth.lab_id
+                    )),
+                "{:?}",
+                report.problems
+            );
+        }
+        Raw::Postgres(_) => assert!(raw.fails(&format!(
+            "UPDATE experiments SET num = NULL WHERE id = '{}'",
+            fourth.id
+        ))),
+    }
 }
 
 /// The checks and keys of the current `results` and `recipe_values` hold on a migrated store.
