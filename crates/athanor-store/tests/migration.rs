@@ -182,14 +182,7 @@ fn a_version_3_store_keeps_its_data_through_migration_4(db: TestDb) {
         "the downgrade itself kept the rows"
     );
 
-    let store = db.open();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    let mut raw = db.raw();
-    assert_eq!(
-        rows(&mut raw, Keys::Number),
-        rows_before,
-        "every row survives the migrations"
-    );
+    let (store, mut raw) = open_migrated(&db, &rows_before);
     assert_eq!(store.experiments(&campaign_id).unwrap(), experiments_before);
     assert_eq!(
         store.search_hits("d50 < 100 nm", None).unwrap(),
@@ -233,14 +226,7 @@ fn a_version_4_store_keeps_its_data_through_migration_5(db: TestDb) {
     make_version_4(&db);
     assert_eq!(rows(&mut db.raw(), Keys::Uuid), rows_before);
 
-    let store = db.open();
-    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    let mut raw = db.raw();
-    assert_eq!(
-        rows(&mut raw, Keys::Number),
-        rows_before,
-        "every row survives the migration"
-    );
+    let (store, mut raw) = open_migrated(&db, &rows_before);
     assert_eq!(
         raw.count("SELECT COUNT(DISTINCT num) FROM experiments"),
         4,
@@ -296,6 +282,20 @@ fn a_version_4_store_keeps_its_data_through_migration_5(db: TestDb) {
             fourth.id
         ))),
     }
+}
+
+/// Opens the downgraded store with the current build (which migrates it) and checks that
+/// every row survived; returns the store and a direct connection.
+fn open_migrated(db: &TestDb, rows_before: &[String]) -> (Store, Raw) {
+    let store = db.open();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mut raw = db.raw();
+    assert_eq!(
+        rows(&mut raw, Keys::Number),
+        rows_before,
+        "every row survives the migrations"
+    );
+    (store, raw)
 }
 
 /// The checks and keys of the current `results` and `recipe_values` hold on a migrated store.
