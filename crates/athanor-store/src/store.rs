@@ -358,9 +358,9 @@ impl Store {
     /// Checks the whole store: the database engine's own checks (SQLite's `integrity_check`
     /// and `foreign_key_check`; PostgreSQL enforces foreign keys on every write), the
     /// life-cycle invariants (a finished experiment has its planner state; a planned one has no
-    /// completion data; every experiment has its number) and every registered blob's file against its hash. Blob files that no
-    /// record references are not problems (they are what a crash between `put_blob` and
-    /// `record_*` leaves).
+    /// completion data; every experiment has its number) and every registered blob's file
+    /// against its hash. Blob files that no record references are not problems (they are what
+    /// a crash between `put_blob` and `record_*` leaves).
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
         let mut report = IntegrityReport {
             problems: self.backend.engine_problems()?,

@@ -12,7 +12,7 @@ mod postgres;
 mod sqlite;
 
 pub(crate) use self::postgres::PostgresBackend;
-pub(crate) use self::sqlite::{SqliteBackend, BULK_APPEND_CACHE_SIZE_KIB};
+pub(crate) use self::sqlite::SqliteBackend;
 
 use crate::error::Result;
 
@@ -199,6 +199,11 @@ pub(crate) trait Tx {
         columns: &[&str],
         values: &[Value],
     ) -> std::result::Result<u64, DbError>;
+    /// Declares that the rest of this write transaction only appends at the right edges of
+    /// its B-trees (a bulk write whose value indexes are deferred). SQLite then keeps a small
+    /// page cache until the transaction ends, since a large one only costs time there;
+    /// PostgreSQL's buffer pool belongs to the server, so nothing changes.
+    fn expect_appends_only(&mut self) -> std::result::Result<(), DbError>;
 }
 
 /// The most parameters one multi-row `INSERT` binds: below SQLite's limit (32 766 since 3.32)

@@ -299,6 +299,10 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
         crate::BackendKind::Postgres
     }
 
+    fn expect_appends_only(&mut self) -> std::result::Result<(), DbError> {
+        Ok(())
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError> {
         let statement = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =

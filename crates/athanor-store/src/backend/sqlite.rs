@@ -21,9 +21,10 @@ const CACHE_SIZE_KIB: i64 = -65_536;
 /// `store/deferred_indexes.rs`), as a negative `cache_size` (KiB): 8 MiB. Such a write only
 /// touches the right edges of its B-trees, so a large cache holds nothing it will read again,
 /// and keeping one costs time: a million-experiment ingest ran at about 19 500/s with 64 MiB,
-/// 22 400–22 700/s with 4–16 MiB and 16 000/s with 256 MiB. [`SqliteBackend::write`] puts
-/// [`CACHE_SIZE_KIB`] back when the transaction ends, whichever way it ends.
-pub(crate) const BULK_APPEND_CACHE_SIZE_KIB: i64 = -8_192;
+/// 22 400–22 700/s with 4–16 MiB and 16 000/s with 256 MiB. Set by
+/// [`Tx::expect_appends_only`]; [`SqliteBackend::write`] puts [`CACHE_SIZE_KIB`] back when
+/// that transaction ends, whichever way it ends.
+const BULK_APPEND_CACHE_SIZE_KIB: i64 = -8_192;
 
 /// Page size of new databases, bytes.
 const PAGE_SIZE: i64 = 16_384;
@@ -75,14 +76,21 @@ impl SqliteBackend {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db(format!("begin a transaction to {what}")))?;
-        let value = work(&mut SqliteTx(&tx));
+        let mut sqlite_tx = SqliteTx::new(&tx);
+        let value = work(&mut sqlite_tx);
+        let cache_shrunk = sqlite_tx.cache_shrunk;
         let value = value.and_then(|value| {
             tx.commit()
                 .map_err(db(format!("commit the transaction to {what}")))?;
             Ok(value)
         });
         // The transaction's own error, if any, is the one worth reporting.
-        let restored = restore_cache_size(&conn);
+        let restored = if cache_shrunk {
+            conn.pragma_update(None, "cache_size", CACHE_SIZE_KIB)
+                .map_err(db("restore the page cache size"))
+        } else {
+            Ok(())
+        };
         let value = value?;
         restored?;
         Ok(value)
@@ -92,14 +100,14 @@ impl SqliteBackend {
         let mut conn = self.lock();
         // A deferred transaction that only reads: one snapshot of the WAL.
         let tx = conn.transaction().map_err(db("begin a read transaction"))?;
-        let value = work(&mut SqliteTx(&tx))?;
+        let value = work(&mut SqliteTx::new(&tx))?;
         tx.commit().map_err(db("end a read transaction"))?;
         Ok(value)
     }
 
     pub(crate) fn autocommit<T>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
         let conn = self.lock();
-        work(&mut SqliteTx(&conn))
+        work(&mut SqliteTx::new(&conn))
     }
 
     pub(crate) fn schema_version(&self) -> Result<u32> {
@@ -108,7 +116,7 @@ impl SqliteBackend {
 
     pub(crate) fn engine_problems(&self) -> Result<Vec<String>> {
         let conn = self.lock();
-        let mut tx = SqliteTx(&conn);
+        let mut tx = SqliteTx::new(&conn);
         let mut problems = Vec::new();
         let messages: Vec<String> = tx
             .query("PRAGMA integrity_check", &[])
@@ -143,15 +151,35 @@ impl SqliteBackend {
 
 /// The shared code's view of an SQLite connection or transaction (a `Transaction` derefs to its
 /// `Connection`).
-struct SqliteTx<'c>(&'c Connection);
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+    /// Whether [`Tx::expect_appends_only`] shrank the page cache (the write restores it).
+    cache_shrunk: bool,
+}
+
+impl<'c> SqliteTx<'c> {
+    fn new(conn: &'c Connection) -> SqliteTx<'c> {
+        SqliteTx {
+            conn,
+            cache_shrunk: false,
+        }
+    }
+}
 
 impl Tx for SqliteTx<'_> {
     fn kind(&self) -> crate::BackendKind {
         crate::BackendKind::Sqlite
     }
 
+    fn expect_appends_only(&mut self) -> std::result::Result<(), DbError> {
+        self.conn
+            .pragma_update(None, "cache_size", BULK_APPEND_CACHE_SIZE_KIB)?;
+        self.cache_shrunk = true;
+        Ok(())
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> std::result::Result<u64, DbError> {
-        let mut statement = self.0.prepare_cached(sql)?;
+        let mut statement = self.conn.prepare_cached(sql)?;
         let changed = statement.execute(rusqlite::params_from_iter(params.iter()))?;
         Ok(changed as u64)
     }
@@ -168,7 +196,7 @@ impl Tx for SqliteTx<'_> {
         // of its rows) a single-row INSERT checks every constraint before it writes, so SQLite
         // needs no statement journal copying each page it touches.
         let mut statement = self
-            .0
+            .conn
             .prepare_cached(&super::multi_row_insert_sql(table, columns, 1))?;
         let mut inserted = 0;
         for row in values.chunks_exact(width) {
@@ -181,7 +209,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Row>, DbError> {
-        let mut statement = self.0.prepare_cached(sql)?;
+        let mut statement = self.conn.prepare_cached(sql)?;
         let columns = statement.column_count();
         let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
@@ -216,18 +244,6 @@ impl rusqlite::ToSql for Value {
             Value::Text(text) => ValueRef::Text(text.as_bytes()),
         }))
     }
-}
-
-/// Puts the connection's page cache back to [`CACHE_SIZE_KIB`] if a bulk write changed it.
-fn restore_cache_size(conn: &Connection) -> Result<()> {
-    let current: i64 = conn
-        .pragma_query_value(None, "cache_size", |row| row.get(0))
-        .map_err(db("read the page cache size"))?;
-    if current != CACHE_SIZE_KIB {
-        conn.pragma_update(None, "cache_size", CACHE_SIZE_KIB)
-            .map_err(db("restore the page cache size"))?;
-    }
-    Ok(())
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -320,11 +336,11 @@ mod tests {
         let backend = SqliteBackend::open(&dir.path().join("store.sqlite")).unwrap();
         assert_eq!(cache_size(&backend), CACHE_SIZE_KIB);
         let shrink = |tx: &mut dyn Tx| {
-            tx.query(
-                &format!("PRAGMA cache_size = {BULK_APPEND_CACHE_SIZE_KIB}"),
-                &[],
-            )
-            .unwrap();
+            tx.expect_appends_only().unwrap();
+            let during = tx.query("PRAGMA cache_size", &[]).unwrap()[0]
+                .int(0)
+                .unwrap();
+            assert_eq!(during, BULK_APPEND_CACHE_SIZE_KIB);
         };
         backend
             .write("shrink and commit", |tx| {

@@ -21,10 +21,10 @@
 //! query, half of a large write's time, while adding the constraint back checks every row in
 //! one join (as `pg_restore` does). SQLite's foreign-key checks are a cheap B-tree probe and
 //! stay live; SQLite's page cache shrinks for the rest of the write instead, since an
-//! append-only write is faster with a small one (see `BULK_APPEND_CACHE_SIZE_KIB`).
+//! append-only write is faster with a small one (see `Tx::expect_appends_only`).
 
 use super::query_rows;
-use crate::backend::{params, Tx, BULK_APPEND_CACHE_SIZE_KIB};
+use crate::backend::{params, Tx};
 use crate::error::{db_boxed, Result};
 use crate::BackendKind;
 
@@ -93,16 +93,9 @@ impl IndexDeferral {
             return Ok(());
         }
         self.deferred = true;
-        if tx.kind() == BackendKind::Sqlite {
-            // A PRAGMA that sets a value returns no rows; `query` runs it like any statement.
-            tx.query(
-                &format!("PRAGMA cache_size = {BULK_APPEND_CACHE_SIZE_KIB}"),
-                &[],
-            )
-            .map_err(db_boxed(
-                "shrink the page cache for the rest of a bulk write",
-            ))?;
-        }
+        tx.expect_appends_only().map_err(db_boxed(
+            "shrink the page cache for the rest of a bulk write",
+        ))?;
         for index in VALUE_INDEXES {
             let Some(definition) = index_definition(tx, index)? else {
                 continue;
