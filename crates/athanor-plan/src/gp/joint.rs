@@ -44,7 +44,7 @@ impl GaussianProcess {
         self.hyperparameters.signal_variance * (1.0 + rho + rho * rho / 3.0) * (-rho).exp()
     }
 
-    /// Posterior means (standardised units, before the output mean is added) and the whitened
+    /// Posterior means (standardised units, relative to the constant prior mean) and the whitened
     /// cross-covariance matrix `L⁻¹ K(X, P)` of `points`.
     fn whiten(&self, points: &[Vec<f64>]) -> (Vec<f64>, Mat<f64>) {
         let n = self.weights.len();
@@ -91,7 +91,7 @@ impl GaussianProcess {
             whitened,
             means: raw_means
                 .iter()
-                .map(|m| self.output_mean + self.output_scale * m)
+                .map(|m| self.prior_mean + self.output_scale * m)
                 .collect(),
             covariance,
         }
@@ -123,7 +123,7 @@ impl GaussianProcess {
                     })
                     .collect();
                 out.push(CrossPrediction {
-                    mean: self.output_mean + self.output_scale * mean,
+                    mean: self.prior_mean + self.output_scale * mean,
                     variance: os2 * variance,
                     cross,
                 });
