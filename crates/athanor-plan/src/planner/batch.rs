@@ -53,8 +53,19 @@ const BATCH_SOBOL_CANDIDATES: usize = 512;
 const BATCH_LOCAL_CENTRES: usize = 4;
 /// Local candidates per centre.
 const BATCH_LOCAL_PER_CENTRE: usize = 128;
-/// Candidates polished by Nelder–Mead per greedy step.
+/// Candidates polished per greedy step (projected L-BFGS, Nelder–Mead where the acquisition
+/// is not finite).
 const BATCH_REFINED: usize = 2;
+/// Forward-difference step of the polish's gradient (unit-cube units): far above the rounding
+/// error of the log acquisition, far below the lengthscales.
+const FINITE_DIFFERENCE_STEP: f64 = 1e-5;
+/// Settings of the polish: those of the closed-form LogEI's polish with half its iterations
+/// (each costs d + 1 Monte-Carlo evaluations; 30 kept ZDT1's gain and Hartmann-6's q = 4
+/// latency within its target).
+const BATCH_LBFGS: crate::optim::LbfgsSettings = crate::optim::LbfgsSettings {
+    max_iterations: 30,
+    ..super::ACQUISITION_LBFGS
+};
 /// Purpose tags of the batch's random streams.
 const PURPOSE_BATCH_BASE: u64 = 0xba7c4;
 
@@ -224,12 +235,14 @@ impl Planner {
             let mut best_point = candidates[order[0]].clone();
             let mut best_score = scores[order[0]];
             for &s in order.iter().take(BATCH_REFINED) {
-                let m = nelder_mead_unit_cube(
-                    |u| -acquisition.score_many(&[u.to_vec()])[0],
-                    &candidates[s],
-                    0.05,
-                    20 + 10 * d,
-                );
+                let m = acquisition.polish(&candidates[s]).unwrap_or_else(|| {
+                    nelder_mead_unit_cube(
+                        |u| -acquisition.score_many(&[u.to_vec()])[0],
+                        &candidates[s],
+                        0.05,
+                        20 + 10 * d,
+                    )
+                });
                 if -m.value > best_score {
                     best_score = -m.value;
                     best_point = m.x;
@@ -450,6 +463,50 @@ impl<'m, 'a> BatchAcquisition<'m, 'a> {
         }
     }
 
+    /// Maximises the acquisition from `start` by projected L-BFGS in the unit cube (as
+    /// BoTorch's `optimize_acqf` does with L-BFGS-B), on forward-difference gradients: with
+    /// the base samples fixed, the Monte-Carlo estimate is a deterministic, piecewise smooth
+    /// function of the candidate (a sample-average approximation). A gradient method follows
+    /// a slope onto the bounds in a few steps, where the derivative-free simplex needed most
+    /// of its budget: on ZDT1, whose Pareto set lies on a face of the cube, the hypervolume
+    /// gap after 13 evaluations fell from 10^0.23 to 10^−0.12 (median of 20 seeds), while a
+    /// q = 4 batch on Hartmann-6 with 20 observations went from 26 to 33 ms. `None` when the
+    /// acquisition is not finite at the start.
+    fn polish(&self, start: &[f64]) -> Option<crate::optim::Minimum> {
+        let d = start.len();
+        let (lower, upper) = (vec![0.0; d], vec![1.0; d]);
+        let value_and_gradient = |u: &[f64]| -> Option<(f64, Vec<f64>)> {
+            // One batched evaluation of the point and its d neighbours; a step that would
+            // leave the cube goes the other way.
+            let mut points = Vec::with_capacity(d + 1);
+            points.push(u.to_vec());
+            let mut steps = Vec::with_capacity(d);
+            for j in 0..d {
+                let step = if u[j] + FINITE_DIFFERENCE_STEP <= 1.0 {
+                    FINITE_DIFFERENCE_STEP
+                } else {
+                    -FINITE_DIFFERENCE_STEP
+                };
+                let mut x = u.to_vec();
+                x[j] += step;
+                points.push(x);
+                steps.push(step);
+            }
+            let scores = self.score_many(&points);
+            let value = -scores[0];
+            if !value.is_finite() || scores.iter().any(|v| !v.is_finite()) {
+                return None;
+            }
+            let gradient = scores[1..]
+                .iter()
+                .zip(&steps)
+                .map(|(score, step)| (-score - value) / step)
+                .collect();
+            Some((value, gradient))
+        };
+        crate::optim::lbfgs_box(value_and_gradient, start, &lower, &upper, BATCH_LBFGS)
+    }
+
     /// `log qNEI` (plus `log P(feasible)` when failures have been seen) at each candidate.
     fn score_many(&self, candidates: &[Vec<f64>]) -> Vec<f64> {
         let r = self.r;
@@ -553,6 +610,49 @@ mod tests {
             .unwrap();
         }
         p
+    }
+
+    #[test]
+    fn the_polish_follows_a_slope_onto_the_bounds() {
+        // y = Σ x_j on Hartmann-6's unit box: the acquisition of a point beyond every
+        // observation grows towards the corner (1, …, 1). From the box's centre the gradient
+        // polish must end there exactly, and never below its start.
+        let f = TestFunction::Hartmann6;
+        let mut p = Planner::new(PlannerConfig {
+            parameters: f.parameters(),
+            objectives: vec![Objective::new("y", ObjectiveGoal::Maximize)],
+            initial_design: 14,
+            seed: 5,
+        })
+        .unwrap();
+        for _ in 0..14 {
+            let s = p.ask().unwrap();
+            let y = s.x.iter().sum::<f64>();
+            p.tell(Observation {
+                x: s.x,
+                y: vec![Some(y)],
+                failed: false,
+            })
+            .unwrap();
+        }
+        let model = CompositeModel::fit(&p.config, &p.compiled_space(), &p.observations)
+            .unwrap()
+            .unwrap();
+        let baseline: Vec<Vec<f64>> = model
+            .ranked_training_points
+            .iter()
+            .take(BASELINE_POINTS)
+            .map(|&(i, _)| model.training_inputs[i].clone())
+            .collect();
+        let base = BaseSamples::new(BATCH_MC_SAMPLES, 1, baseline.len() + 1, 11);
+        let utility = |y: &[Option<f64>]| model.sample_utility(y);
+        let objective = BatchObjective::Scalar(&utility);
+        let acquisition =
+            BatchAcquisition::new(&model, &baseline, baseline.len(), &base, &objective);
+        let start = vec![0.5; 6];
+        let polished = acquisition.polish(&start).unwrap();
+        assert!(polished.x.iter().all(|&v| v == 1.0), "{:?}", polished.x);
+        assert!(-polished.value >= acquisition.score_many(&[start])[0]);
     }
 
     #[test]
