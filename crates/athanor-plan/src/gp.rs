@@ -83,7 +83,9 @@ const NOISE_PRIOR_LOCATION: f64 = -4.0;
 /// where that coordinate happened to sit. The ceiling keeps a residual sensitivity to every
 /// declared input, so the acquisition can still learn it.
 const LOG_LENGTHSCALE_RANGE: (f64, f64) = (-4.605_170_185_988_091, std::f64::consts::LN_2);
-/// Largest lengthscale considered (unit-cube input units); see [`LOG_LENGTHSCALE_RANGE`].
+/// Largest lengthscale considered (unit-cube input units): a Matérn-5/2 lengthscale of 2 already
+/// makes a dimension nearly linear over the unit interval, and a ceiling keeps noisy data from
+/// making the model certain that a declared input is irrelevant.
 pub const MAX_LENGTHSCALE: f64 = 2.0;
 const LOG_SIGNAL_RANGE: (f64, f64) = (-4.605_170_185_988_091, 4.605_170_185_988_091);
 /// Largest noise variance considered (in standardised units the total variance is 1).

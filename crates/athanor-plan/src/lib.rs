@@ -51,8 +51,8 @@
 //! * **Initial design.** While fewer than `initial_design` observations exist, the `k`-th
 //!   suggestion is point `k` of a scrambled Sobol sequence (Burley 2020, "Practical hash-based
 //!   Owen scrambling", JCGT 9(4)).
-//! * **Composite Bayesian optimisation.** One GP is fitted per objective on the raw measured
-//!   values (Astudillo & Frazier 2019, "Bayesian optimization of composite functions", ICML):
+//! * **Composite Bayesian optimisation.** One GP (Matérn-5/2, a constant mean estimated by
+//!   maximum likelihood, see [`gp`]) is fitted per objective on the raw measured values (Astudillo & Frazier 2019, "Bayesian optimization of composite functions", ICML):
 //!   for non-monotone goals such as hitting a target wavelength, modelling the smooth raw output
 //!   and applying the utility afterwards is far more sample-efficient than modelling the kinked
 //!   utility. The utility of an outcome is
@@ -76,7 +76,9 @@
 //!   per block of candidates), then the top five are polished by a projected L-BFGS on the
 //!   analytic gradient of the closed-form LogEI (the bounded quasi-Newton refinement of
 //!   BoTorch's `optimize_acqf`), or by a box-clamped Nelder–Mead where the acquisition is a
-//!   Monte-Carlo estimate or includes a feasibility model.
+//!   Monte-Carlo estimate or includes a feasibility model. Batch and hypervolume acquisitions
+//!   are polished by the same projected L-BFGS on forward-difference gradients of their
+//!   fixed-sample Monte-Carlo estimate, which reaches optima on the bounds of the box.
 //! * **Batches and pending experiments.** [`Planner::ask_batch`]`(q, pending)` proposes `q`
 //!   distinct experiments by sequential-greedy Monte-Carlo qLogNEI over the *joint* posterior of
 //!   the best observations, the pending experiments (passed by the caller, so the state stays
