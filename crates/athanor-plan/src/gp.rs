@@ -774,7 +774,7 @@ impl GaussianProcess {
                 variance_gradient[j] += b * t;
             }
         }
-        let (om, os) = (self.prior_mean, self.output_scale);
+        let (prior_mean, os) = (self.prior_mean, self.output_scale);
         for j in 0..d {
             mean_gradient[j] *= os;
             variance_gradient[j] = if floored {
@@ -784,7 +784,7 @@ impl GaussianProcess {
             };
         }
         (
-            om + os * mean,
+            prior_mean + os * mean,
             os * os * variance,
             mean_gradient,
             variance_gradient,
@@ -999,31 +999,14 @@ mod tests {
         assert!((gp.log_marginal_likelihood() - lml).abs() < 1e-12);
     }
 
-    /// Solves the small dense system `a x = b` by Gaussian elimination with partial pivoting.
-    fn solve_dense(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    /// Solves the small dense system `a x = b` (faer's pivoted LU: a different factorisation
+    /// from the model's Cholesky, so the check is independent of it).
+    fn solve_dense(a: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
+        use faer::linalg::solvers::Solve;
         let n = b.len();
-        for col in 0..n {
-            let pivot = (col..n)
-                .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-                .unwrap();
-            a.swap(col, pivot);
-            b.swap(col, pivot);
-            for row in col + 1..n {
-                let (above, below) = a.split_at_mut(row);
-                let (pivot_row, target) = (&above[col], &mut below[0]);
-                let factor = target[col] / pivot_row[col];
-                for (t, p) in target[col..].iter_mut().zip(&pivot_row[col..]) {
-                    *t -= factor * p;
-                }
-                b[row] -= factor * b[col];
-            }
-        }
-        let mut x = vec![0.0; n];
-        for row in (0..n).rev() {
-            let tail: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-            x[row] = (b[row] - tail) / a[row][row];
-        }
-        x
+        let lu = Mat::<f64>::from_fn(n, n, |i, j| a[i][j]).partial_piv_lu();
+        let x = lu.solve(Mat::<f64>::from_fn(n, 1, |i, _| b[i]));
+        x.col_as_slice(0).to_vec()
     }
 
     #[test]
@@ -1052,8 +1035,8 @@ mod tests {
                     .collect()
             })
             .collect();
-        let k_inv_z = solve_dense(gram.clone(), z.clone());
-        let k_inv_ones = solve_dense(gram.clone(), vec![1.0; x.len()]);
+        let k_inv_z = solve_dense(&gram, &z);
+        let k_inv_ones = solve_dense(&gram, &vec![1.0; x.len()]);
         let c = k_inv_z.iter().sum::<f64>() / k_inv_ones.iter().sum::<f64>();
         assert!((gp.prior_mean() - (ym + ys * c)).abs() < 1e-10);
         // The two neighbouring high points count for little more than one, so the estimate
@@ -1061,7 +1044,7 @@ mod tests {
         assert!(gp.prior_mean() < ym - 0.2, "{} vs {ym}", gp.prior_mean());
 
         let residual: Vec<f64> = z.iter().map(|v| v - c).collect();
-        let alpha = solve_dense(gram.clone(), residual.clone());
+        let alpha = solve_dense(&gram, &residual);
         let xs = [0.4];
         let ks: Vec<f64> = x.iter().map(|a| k(&xs, a)).collect();
         let mean = ym + ys * (c + ks.iter().zip(&alpha).map(|(a, b)| a * b).sum::<f64>());
@@ -1076,7 +1059,7 @@ mod tests {
         };
         let lml_at = |c: f64| {
             let r: Vec<f64> = z.iter().map(|v| v - c).collect();
-            let a = solve_dense(gram.clone(), r.clone());
+            let a = solve_dense(&gram, &r);
             let quad: f64 = r.iter().zip(&a).map(|(u, v)| u * v).sum();
             -0.5 * quad - 0.5 * log_det - 0.5 * n * (2.0 * std::f64::consts::PI).ln()
         };

@@ -590,8 +590,19 @@ mod tests {
     use crate::bench::TestFunction;
     use crate::{Objective, ObjectiveGoal, PlannerConfig};
 
+    /// A planner on Hartmann-3 that maximises −f, told its `n` initial-design points.
     fn planner(n: usize, seed: u64) -> Planner {
         let f = TestFunction::Hartmann3;
+        planner_observing(f, n, seed, |x| -f.value(x))
+    }
+
+    /// A planner on `f`'s box that maximises `objective`, told its `n` initial-design points.
+    fn planner_observing(
+        f: TestFunction,
+        n: usize,
+        seed: u64,
+        objective: impl Fn(&[f64]) -> f64,
+    ) -> Planner {
         let mut p = Planner::new(PlannerConfig {
             parameters: f.parameters(),
             objectives: vec![Objective::new("y", ObjectiveGoal::Maximize)],
@@ -601,7 +612,7 @@ mod tests {
         .unwrap();
         for _ in 0..n {
             let s = p.ask().unwrap();
-            let y = -f.value(&s.x);
+            let y = objective(&s.x);
             p.tell(Observation {
                 x: s.x,
                 y: vec![Some(y)],
@@ -617,24 +628,7 @@ mod tests {
         // y = Σ x_j on Hartmann-6's unit box: the acquisition of a point beyond every
         // observation grows towards the corner (1, …, 1). From the box's centre the gradient
         // polish must end there exactly, and never below its start.
-        let f = TestFunction::Hartmann6;
-        let mut p = Planner::new(PlannerConfig {
-            parameters: f.parameters(),
-            objectives: vec![Objective::new("y", ObjectiveGoal::Maximize)],
-            initial_design: 14,
-            seed: 5,
-        })
-        .unwrap();
-        for _ in 0..14 {
-            let s = p.ask().unwrap();
-            let y = s.x.iter().sum::<f64>();
-            p.tell(Observation {
-                x: s.x,
-                y: vec![Some(y)],
-                failed: false,
-            })
-            .unwrap();
-        }
+        let p = planner_observing(TestFunction::Hartmann6, 14, 5, |x| x.iter().sum());
         let model = CompositeModel::fit(&p.config, &p.compiled_space(), &p.observations)
             .unwrap()
             .unwrap();
